@@ -1,0 +1,95 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// ErrMismatch reports that S3 does not hold what was read locally (size,
+// checksum or checksum type differ, or S3 returned no checksum at all).
+var ErrMismatch = errors.New("upload: verification failed")
+
+// ErrChanged reports a local file that changed while it was uploaded (still
+// being written, truncated or replaced). It is kept and retried later.
+var ErrChanged = errors.New("upload: local file changed during upload")
+
+// permanentCodes are S3 (and MinIO, and KMS-through-S3) error codes that no
+// retry will fix: configuration or permission problems.
+var permanentCodes = map[string]string{
+	"AccessDenied":                         "access denied: check the task role / credentials policy for this bucket and prefix",
+	"AllAccessDisabled":                    "access to the bucket is disabled",
+	"InvalidAccessKeyId":                   "the access key id does not exist: check credentials",
+	"SignatureDoesNotMatch":                "the secret key is wrong: check credentials",
+	"InvalidToken":                         "the session token is invalid: check credentials",
+	"NoSuchBucket":                         "the bucket does not exist: check the bucket name and region",
+	"InvalidBucketName":                    "the bucket name is invalid",
+	"PermanentRedirect":                    "the bucket is in another region: set the region",
+	"AuthorizationHeaderMalformed":         "the region is wrong for this bucket",
+	"KMS.NotFoundException":                "the KMS key does not exist: check the key id",
+	"KMS.DisabledException":                "the KMS key is disabled",
+	"KMS.KMSInvalidStateException":         "the KMS key is not usable (pending deletion?)",
+	"KMS.AccessDeniedException":            "no permission to use the KMS key",
+	"KMSKeyNotFoundException":              "the KMS key does not exist: check the key id",
+	"kms:KeyNotFound":                      "the KMS key does not exist: check the key id",
+	"XMinioKMSKeyNotFound":                 "the KMS key does not exist: check the key id",
+	"XMinioKMSDefaultKeyAlreadyConfigured": "the KMS configuration of the server rejects this key",
+	"NotImplemented":                       "the server does not implement this request (server-side encryption not configured?)",
+	"InvalidArgument":                      "the request was rejected as invalid",
+	"InvalidEncryptionAlgorithmError":      "the server-side encryption setting is invalid",
+	"AccountProblem":                       "the AWS account has a problem",
+	"MethodNotAllowed":                     "the request is not allowed on this resource",
+}
+
+// IsPermanent reports whether err cannot be fixed by retrying: a permanent
+// S3 error code, a 403 without a code (HEAD responses have no body), a
+// canceled context, or a local file problem.
+func IsPermanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) {
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		if _, ok := permanentCodes[api.ErrorCode()]; ok {
+			return true
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		switch re.HTTPStatusCode() {
+		case http.StatusForbidden, http.StatusNotImplemented, http.StatusMethodNotAllowed:
+			return true
+		}
+	}
+	var le *localError
+	return errors.As(err, &le)
+}
+
+// Hint returns an operator-facing explanation for a permanent S3 error, or
+// "".
+func Hint(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		if h, ok := permanentCodes[api.ErrorCode()]; ok {
+			return h
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden {
+		return permanentCodes["AccessDenied"]
+	}
+	return ""
+}
+
+// localError wraps a failure to read the local file; retrying in the same
+// run does not help.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }

@@ -79,8 +79,11 @@ func TestScan(t *testing.T) {
 			},
 		},
 		{
-			name:    "subdirectory means not a recording",
-			setup:   func(t *testing.T, dir string) { os.Mkdir(filepath.Join(dir, "sub"), 0o755); write(t, dir, "metadata.json", "{}") },
+			name: "subdirectory means not a recording",
+			setup: func(t *testing.T, dir string) {
+				os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+				write(t, dir, "metadata.json", "{}")
+			},
 			wantErr: ErrNotRecording,
 		},
 		{

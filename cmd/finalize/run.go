@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/config"
+	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
+	"github.com/jitsi-recorder/jibri-s3/internal/logging"
+	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
+	"github.com/jitsi-recorder/jibri-s3/internal/upload"
+	"github.com/jitsi-recorder/jibri-s3/internal/version"
+)
+
+// Exit codes, documented in usage.
+const (
+	exitOK       = 0
+	exitInternal = 1
+	exitUsage    = 2
+	exitLocked   = 3
+	exitUpload   = 4
+	exitVerify   = 5
+	exitCleanup  = 6
+)
+
+const usage = `usage: finalize [flags] <recording-dir>
+       finalize demo [--dir DIR]
+       finalize version
+
+Uploads a Jibri recording directory to S3 (multipart, full-object checksum
+verified by S3 and again by HeadObject, server-side encryption), writes
+manifest.json next to the media as the commit marker, and only then deletes
+the local files. Jibri runs it as its finalize script with the directory as
+the only argument; operators run it by hand to re-upload a stuck recording.
+
+Configuration: defaults, then JIBRI_UPLOAD_* environment variables, then
+flags. AWS credentials come from the SDK's default chain (task role,
+AWS_* variables, profile), never from flags.
+
+Exit codes:
+  0  success: everything uploaded, verified and committed; local files deleted
+  1  internal error
+  2  usage or configuration error; or not a recording / nothing to upload
+  3  locked: another finalizer (hook or recwatch) is working on it; nothing touched
+  4  upload failed or deadline exceeded: local files kept, marked for the watcher
+  5  verification mismatch: S3 does not hold the bytes read; local files kept
+  6  uploaded and committed, but deleting the local files failed; files kept
+
+Flags:
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "demo":
+			return runDemo(ctx, args[1:], stdout, stderr, getenv)
+		case "version", "--version", "-version":
+			fmt.Fprintln(stdout, "finalize", version.Version)
+			return exitOK
+		}
+	}
+	cfg := config.Defaults()
+	if err := cfg.FromEnv(getenv); err != nil {
+		return fail(stderr, exitUsage, err, "fix the JIBRI_UPLOAD_* environment variables")
+	}
+	fs := flag.NewFlagSet("finalize", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.Bind(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		return fail(stderr, exitUsage, errors.New("expected exactly one recording directory"), "see finalize --help")
+	}
+	if err := cfg.Validate(); err != nil {
+		return fail(stderr, exitUsage, err, "see finalize --help")
+	}
+	return finalizeDir(ctx, cfg, s3conn.Options{}, fs.Arg(0), stdout, stderr)
+}
+
+// finalizeDir runs the pipeline with a validated configuration. conn
+// carries test or demo overrides (credentials); its endpoint settings are
+// taken from cfg.
+func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, dir string, stdout, stderr io.Writer) int {
+	log, err := logging.New(stderr, cfg.LogFormat, cfg.LogLevel, "finalize")
+	if err != nil {
+		return fail(stderr, exitUsage, err, "see finalize --help")
+	}
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return fail(stderr, exitUsage, err, "")
+	}
+	conn.Region, conn.Endpoint, conn.PathStyle, conn.CABundle = cfg.Region, cfg.Endpoint, cfg.PathStyle, cfg.CABundle
+	conn.MaxAttempts, conn.Connections = cfg.SDKAttempts, cfg.Concurrency*2
+	client, err := s3conn.New(ctx, conn)
+	if err != nil {
+		return fail(stderr, exitUsage, err, "check the region, endpoint and CA bundle")
+	}
+	up := upload.New(client, upload.Options{
+		Bucket: cfg.Bucket, PartSize: cfg.PartSizeMiB << 20, Concurrency: cfg.Concurrency, Checksum: cfg.Algorithm,
+		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
+	})
+	runner := finalize.New(finalize.Config{
+		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Template: cfg.Template, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID,
+		Deadline: cfg.Deadline, Backoff: finalize.Backoff{Attempts: cfg.Attempts, Base: cfg.RetryBase, Max: cfg.RetryMax},
+		Keep: cfg.Keep, Force: cfg.Force, Namespace: cfg.Namespace, Environment: cfg.Environment, Source: "finalize",
+	}, up, client, log, metricsSink(cfg.MetricsFile, dir))
+
+	res, err := runner.Run(ctx, dir)
+	if err != nil {
+		code := exitCode(err)
+		return fail(stderr, code, err, hint(code))
+	}
+	printResult(stdout, res)
+	return exitOK
+}
+
+func metricsSink(setting, dir string) metrics.Sink {
+	switch setting {
+	case "none", "":
+		return metrics.Discard{}
+	case "auto":
+		return metrics.FileSink{Path: metrics.Spool(filepath.Dir(dir))}
+	}
+	return metrics.FileSink{Path: setting}
+}
+
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, finalize.ErrLocked):
+		return exitLocked
+	case errors.Is(err, finalize.ErrUsage):
+		return exitUsage
+	case errors.Is(err, finalize.ErrVerify):
+		return exitVerify
+	case errors.Is(err, finalize.ErrUpload):
+		return exitUpload
+	case errors.Is(err, finalize.ErrCleanup):
+		return exitCleanup
+	}
+	return exitInternal
+}
+
+func hint(code int) string {
+	switch code {
+	case exitLocked:
+		return "another finalizer is working on this recording; try again when it is done"
+	case exitUpload, exitVerify:
+		return "the recording is kept on disk; recwatch retries it, or run finalize on it again"
+	case exitCleanup:
+		return "the recording is safe in S3 (see the manifest); delete the local files by hand or fix permissions and rerun"
+	case exitUsage:
+		return "see finalize --help"
+	}
+	return ""
+}
+
+func fail(stderr io.Writer, code int, err error, hint string) int {
+	fmt.Fprintf(stderr, "finalize: %v\n", err)
+	if hint != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", hint)
+	}
+	return code
+}
+
+func printResult(w io.Writer, res *finalize.Result) {
+	if len(res.Files) == 0 {
+		fmt.Fprintf(w, "finalized %s: already committed (%s); leftover cleanup done\n", res.Dir, res.ManifestKey)
+		return
+	}
+	secs := res.Duration.Seconds()
+	fmt.Fprintf(w, "finalized %s: %d file(s), %s in %.1fs (%s/s), attempt %d\n",
+		res.Dir, len(res.Files), humanBytes(res.Bytes), secs, humanBytes(int64(float64(res.Bytes)/max(secs, 0.001))), res.Attempts)
+	for _, f := range res.Files {
+		v := ""
+		if f.VersionID != "" {
+			v = " version " + f.VersionID
+		}
+		fmt.Fprintf(w, "  uploaded s3://%s/%s (%s, %d part(s), checksum %s%s)\n", res.Bucket, f.Key, humanBytes(f.Size), f.Parts, f.Checksum, v)
+	}
+	fmt.Fprintf(w, "  manifest s3://%s/%s\n", res.Bucket, res.ManifestKey)
+	switch {
+	case res.Kept:
+		fmt.Fprintln(w, "  local files kept (--keep)")
+	case res.DirRemoved:
+		fmt.Fprintln(w, "  local files deleted, directory removed")
+	default:
+		fmt.Fprintf(w, "  local media deleted; kept on disk: %s\n", strings.Join(res.Leftovers, ", "))
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

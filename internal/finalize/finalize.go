@@ -1,0 +1,397 @@
+package finalize
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/rs/zerolog"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
+	"github.com/jitsi-recorder/jibri-s3/internal/cleanup"
+	"github.com/jitsi-recorder/jibri-s3/internal/keytmpl"
+	"github.com/jitsi-recorder/jibri-s3/internal/lock"
+	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
+	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/recording"
+	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/upload"
+	"github.com/jitsi-recorder/jibri-s3/internal/version"
+)
+
+// Uploader uploads and verifies one file (package upload).
+type Uploader interface {
+	Upload(ctx context.Context, m recording.Media, obj upload.Object) (upload.Verified, error)
+	Algorithm() checksum.Algorithm
+}
+
+// ManifestWriter stores the manifest object.
+type ManifestWriter interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// Config is what the pipeline needs beyond its collaborators.
+type Config struct {
+	Bucket      string
+	Prefix      string
+	Template    *keytmpl.Template
+	SSE         string
+	KMSKeyID    string
+	Deadline    time.Duration // whole run, upload and cleanup
+	Backoff     Backoff
+	Keep        bool // upload and commit, but do not delete local files
+	Force       bool // accept directories not named like Jibri's
+	Namespace   string
+	Environment string
+	Source      string // "finalize" or "recwatch", for metrics
+}
+
+// Runner finalizes recordings.
+type Runner struct {
+	cfg     Config
+	up      Uploader
+	mw      ManifestWriter
+	log     zerolog.Logger
+	metrics metrics.Sink
+}
+
+// New returns a Runner.
+func New(cfg Config, up Uploader, mw ManifestWriter, log zerolog.Logger, sink metrics.Sink) *Runner {
+	if cfg.Backoff.Attempts < 1 {
+		cfg.Backoff.Attempts = 1
+	}
+	if cfg.Source == "" {
+		cfg.Source = "finalize"
+	}
+	if sink == nil {
+		sink = metrics.Discard{}
+	}
+	return &Runner{cfg: cfg, up: up, mw: mw, log: log, metrics: sink}
+}
+
+// FileResult is one uploaded file.
+type FileResult struct {
+	Name      string
+	Key       string
+	Size      int64
+	VersionID string
+	Checksum  string
+	Parts     int
+	Seconds   float64
+}
+
+// Result is what a successful run did.
+type Result struct {
+	Dir         string
+	Session     string
+	Bucket      string
+	Files       []FileResult
+	ManifestKey string
+	Bytes       int64
+	Duration    time.Duration
+	Attempts    int
+	Deleted     bool     // local files deleted
+	DirRemoved  bool     // the directory is gone
+	Leftovers   []string // entries kept on disk on purpose
+	Kept        bool     // --keep: nothing deleted
+}
+
+// Run finalizes the recording in dir.
+func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
+	log := r.log.With().Str("dir", dir).Logger()
+	l, err := lock.Acquire(dir)
+	switch {
+	case errors.Is(err, lock.ErrLocked):
+		return nil, fmt.Errorf("%w: %v", ErrLocked, err)
+	case errors.Is(err, lock.ErrGone):
+		return nil, fmt.Errorf("%w: %s does not exist (already finalized?)", ErrUsage, dir)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	defer l.Release()
+
+	st, err := state.Read(dir)
+	if err != nil {
+		log.Warn().Err(err).Msg("ignoring unreadable state file")
+	}
+	rec, err := recording.Scan(dir, recording.Options{Force: r.cfg.Force})
+	if errors.Is(err, recording.ErrNoMedia) && st.Status == state.StatusDone {
+		// A committed recording whose cleanup was interrupted.
+		rep, cerr := cleanup.RemoveCommitted(dir)
+		if cerr != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCleanup, cerr)
+		}
+		return &Result{Dir: dir, Session: rec.Session, ManifestKey: st.Manifest, DirRemoved: rep.DirRemoved, Leftovers: rep.Leftovers}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	log = log.With().Str("session", rec.Session).Logger()
+	r.report(log, rec)
+
+	attempts := st.Attempts + 1
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Deadline)
+	defer cancel()
+	started := time.Now()
+	c, err := r.commit(ctx, log, rec, attempts, started)
+	if err != nil {
+		r.fail(log, rec, attempts, started, err)
+		return nil, err
+	}
+	res := &c.Result
+	r.emit(log, metrics.Record{Outcome: metrics.OutcomeSuccess, Bytes: res.Bytes, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(res.Files), Source: r.cfg.Source, Session: rec.Session, CleanupFailed: false}, rec)
+	if r.cfg.Keep {
+		res.Kept = true
+		if err := state.Write(dir, state.State{Status: state.StatusDone, Attempts: attempts, Manifest: res.ManifestKey, Updated: time.Now()}); err != nil {
+			log.Warn().Err(err).Msg("cannot record done state")
+		}
+		return res, nil
+	}
+	rep, err := cleanup.Remove(dir, c.verified, res.ManifestKey)
+	res.Deleted, res.DirRemoved, res.Leftovers = len(rep.Deleted) > 0, rep.DirRemoved, rep.Leftovers
+	if err != nil {
+		log.Error().Err(err).Str("manifest", res.ManifestKey).Msg("recording is committed in S3 but local cleanup failed; files kept")
+		r.emit(log, metrics.Record{Outcome: metrics.OutcomeSuccess, CleanupFailed: true, Source: r.cfg.Source, Session: rec.Session}, rec)
+		return res, fmt.Errorf("%w: %v", ErrCleanup, err)
+	}
+	if len(rep.Pending) > 0 {
+		log.Warn().Strs("files", rep.Pending).Msg("new files appeared during the upload; left for the next run")
+	}
+	return res, nil
+}
+
+// committed carries the verified files to cleanup.
+type committed struct {
+	Result
+	verified []upload.Verified
+}
+
+func (r *Runner) report(log zerolog.Logger, rec *recording.Recording) {
+	for _, ref := range rec.Refused {
+		log.Warn().Str("entry", ref.Name).Str("reason", ref.Reason).Msg("refused entry left untouched")
+	}
+	for _, name := range rec.Empty {
+		log.Warn().Str("file", name).Msg("empty file kept on disk, not uploaded")
+	}
+	switch rec.MetadataStatus {
+	case recording.MetadataCorrupt:
+		log.Warn().Str("error", rec.MetadataError).Msg("metadata.json is corrupt; uploading under the fallback layout")
+	case recording.MetadataMissing:
+		log.Warn().Msg("no metadata.json; uploading under the fallback layout")
+	}
+}
+
+// commit uploads every file with retries, then writes the manifest.
+func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.Recording, attempts int, started time.Time) (*committed, error) {
+	keys, manifestKey, err := objectKeys(r.cfg.Template, r.cfg.Prefix, rec)
+	if err != nil {
+		return nil, err
+	}
+	meta := r.objectMetadata(rec)
+	verified := make([]upload.Verified, len(rec.Media))
+	done := make([]bool, len(rec.Media))
+	var lastErr error
+	for try := 1; try <= r.cfg.Backoff.Attempts; try++ {
+		if try > 1 {
+			d := r.cfg.Backoff.delay(try - 1)
+			log.Info().Int("try", try).Dur("backoff", d).Msg("retrying")
+			if err := sleep(ctx, d); err != nil {
+				return nil, r.classify(ctx, lastErr)
+			}
+		}
+		lastErr = nil
+		for i, m := range rec.Media {
+			if done[i] {
+				continue
+			}
+			flog := log.With().Str("file", m.Name).Str("key", keys[i]).Int64("bytes", m.Size).Logger()
+			flog.Info().Msg("uploading")
+			v, err := r.up.Upload(ctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta})
+			if err != nil {
+				flog.Warn().Err(err).Msg("upload failed")
+				lastErr = err
+				if upload.IsPermanent(err) || errors.Is(err, upload.ErrChanged) || ctx.Err() != nil {
+					return nil, r.classify(ctx, err)
+				}
+				continue
+			}
+			flog.Info().Str("version", v.VersionID()).Str("checksum", v.Checksum()).Int("parts", v.Parts()).
+				Float64("seconds", v.Duration().Seconds()).Msg("uploaded and verified")
+			verified[i], done[i] = v, true
+		}
+		if lastErr == nil {
+			break
+		}
+	}
+	if lastErr != nil {
+		return nil, r.classify(ctx, lastErr)
+	}
+
+	m := r.buildManifest(rec, verified, attempts, started)
+	if err := r.writeManifest(ctx, manifestKey, m); err != nil {
+		return nil, r.classify(ctx, err)
+	}
+	log.Info().Str("manifest", manifestKey).Msg("manifest written; recording committed")
+	res := &committed{verified: verified}
+	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started)}
+	for _, v := range verified {
+		res.Files = append(res.Files, FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, VersionID: v.VersionID(), Checksum: v.Checksum(), Parts: v.Parts(), Seconds: v.Duration().Seconds()})
+		res.Bytes += v.Media().Size
+	}
+	return res, nil
+}
+
+// classify wraps err with the sentinel that decides the exit code.
+func (r *Runner) classify(ctx context.Context, err error) error {
+	if err == nil {
+		err = ctx.Err()
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w: the %s deadline ran out: %v", ErrUpload, context.DeadlineExceeded, r.cfg.Deadline, err)
+	case errors.Is(err, upload.ErrMismatch):
+		return fmt.Errorf("%w: %v", ErrVerify, err)
+	}
+	if hint := upload.Hint(err); hint != "" {
+		return fmt.Errorf("%w: %v (%s)", ErrUpload, err, hint)
+	}
+	return fmt.Errorf("%w: %v", ErrUpload, err)
+}
+
+func reason(err error) (state.Status, string) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return state.StatusDeadline, "deadline"
+	case errors.Is(err, ErrVerify):
+		return state.StatusMismatch, "verify"
+	case errors.Is(err, upload.ErrChanged):
+		return state.StatusFailed, "changed"
+	case upload.IsPermanent(err):
+		return state.StatusFailed, "permanent"
+	}
+	return state.StatusFailed, "upload"
+}
+
+// fail records a failed attempt on disk and in metrics.
+func (r *Runner) fail(log zerolog.Logger, rec *recording.Recording, attempts int, started time.Time, err error) {
+	status, why := reason(err)
+	log.Error().Err(err).Str("reason", why).Int("attempts", attempts).Msg("finalize failed; recording kept on disk")
+	if werr := state.Write(rec.Dir, state.State{Status: status, Attempts: attempts, LastError: err.Error(), Updated: time.Now()}); werr != nil {
+		log.Error().Err(werr).Msg("cannot record the failure in the state file")
+	}
+	r.emit(log, metrics.Record{Outcome: metrics.OutcomeFailure, Reason: why, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(rec.Media), Source: r.cfg.Source, Session: rec.Session}, rec)
+}
+
+func (r *Runner) emit(log zerolog.Logger, m metrics.Record, rec *recording.Recording) {
+	doc, err := m.EMF(r.cfg.Namespace, r.cfg.Environment, time.Now())
+	if err == nil {
+		err = r.metrics.Emit(doc)
+	}
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot record metrics")
+	}
+}
+
+func (r *Runner) objectMetadata(rec *recording.Recording) map[string]string {
+	meta := map[string]string{
+		"room":             upload.EscapeMetadata(rec.Room),
+		"session-id":       upload.EscapeMetadata(rec.Session),
+		"recording-start":  rec.Start.UTC().Format(time.RFC3339),
+		"metadata-status":  string(rec.MetadataStatus),
+		"uploader-version": upload.EscapeMetadata(version.Version),
+	}
+	if rec.Tenant != "" {
+		meta["tenant"] = upload.EscapeMetadata(rec.Tenant)
+	}
+	if md := rec.Metadata; md != nil {
+		if md.MeetingURL != "" {
+			meta["meeting-url"] = upload.EscapeMetadata(md.MeetingURL)
+		}
+		meta["participants"] = strconv.Itoa(md.Participants)
+		if md.SessionID != "" {
+			meta["conference-session-id"] = upload.EscapeMetadata(md.SessionID)
+		}
+	}
+	return meta
+}
+
+func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verified, attempts int, started time.Time) *manifest.Manifest {
+	host, _ := os.Hostname()
+	m := &manifest.Manifest{
+		Recording: manifest.Recording{
+			SessionID: rec.Session, Room: rec.Room, Tenant: rec.Tenant, StartedAt: rec.Start.UTC(),
+			MetadataStatus: string(rec.MetadataStatus), MetadataError: rec.MetadataError,
+		},
+		Bucket:      r.cfg.Bucket,
+		Uploader:    manifest.Uploader{Name: r.cfg.Source, Version: version.Version, Host: host},
+		Attempts:    attempts,
+		StartedAt:   started.UTC(),
+		CompletedAt: time.Now().UTC(),
+	}
+	if md := rec.Metadata; md != nil {
+		m.Recording.MeetingURL, m.Recording.Participants = md.MeetingURL, md.Participants
+		m.Metadata = md.Public()
+	}
+	for _, v := range verified {
+		m.Files = append(m.Files, manifest.File{
+			Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, ContentType: upload.ContentType(v.Media().Name),
+			ChecksumAlgorithm: string(r.up.Algorithm()), Checksum: v.Checksum(), ChecksumType: string(types.ChecksumTypeFullObject),
+			ETag: v.ETag(), VersionID: v.VersionID(), Parts: v.Parts(),
+			UploadStarted: v.Started().UTC(), UploadSeconds: v.Duration().Seconds(),
+		})
+	}
+	for _, name := range rec.Empty {
+		m.Skipped = append(m.Skipped, manifest.Skipped{Name: name, Reason: "empty file, kept on disk"})
+	}
+	for _, ref := range rec.Refused {
+		m.Skipped = append(m.Skipped, manifest.Skipped{Name: ref.Name, Reason: ref.Reason})
+	}
+	return m
+}
+
+// writeManifest stores the manifest with a CRC32C that S3 checks on receipt,
+// retrying transient errors within the run's deadline.
+func (r *Runner) writeManifest(ctx context.Context, key string, m *manifest.Manifest) error {
+	body, err := manifest.Encode(m)
+	if err != nil {
+		return err
+	}
+	in := &s3.PutObjectInput{
+		Bucket:         aws.String(r.cfg.Bucket),
+		Key:            aws.String(key),
+		ContentType:    aws.String("application/json"),
+		ChecksumCRC32C: aws.String(checksum.CRC32C.Sum(body)),
+	}
+	switch r.cfg.SSE {
+	case upload.SSES3:
+		in.ServerSideEncryption = types.ServerSideEncryptionAes256
+	case upload.SSEKMS:
+		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
+		if r.cfg.KMSKeyID != "" {
+			in.SSEKMSKeyId = aws.String(r.cfg.KMSKeyID)
+		}
+	}
+	var lastErr error
+	for try := 1; try <= r.cfg.Backoff.Attempts; try++ {
+		if try > 1 {
+			if err := sleep(ctx, r.cfg.Backoff.delay(try-1)); err != nil {
+				return lastErr
+			}
+		}
+		in.Body = bytes.NewReader(body)
+		if _, lastErr = r.mw.PutObject(ctx, in); lastErr == nil {
+			return nil
+		}
+		if upload.IsPermanent(lastErr) || ctx.Err() != nil {
+			break
+		}
+	}
+	return fmt.Errorf("manifest: cannot write %s: %w", key, lastErr)
+}

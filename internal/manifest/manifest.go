@@ -1,0 +1,162 @@
+// Package manifest defines the JSON document written next to a recording's
+// media in S3, last, as the commit marker of the recording: what was
+// uploaded, where, with which checksum and version, and the meeting's
+// metadata with secrets removed.
+//
+// The schema is versioned. Decode accepts every version it knows and
+// rejects anything else with a clear error; it never panics on any input.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Schema identifies the document type.
+const Schema = "jibri-s3/recording-manifest"
+
+// Version is the schema version this package writes.
+const Version = 1
+
+// FileName is the manifest's file name next to the media.
+const FileName = "manifest.json"
+
+// MaxSize bounds what Decode accepts.
+const MaxSize = 4 << 20
+
+// Manifest describes one committed recording.
+type Manifest struct {
+	Schema      string         `json:"schema"`
+	Version     int            `json:"version"`
+	Recording   Recording      `json:"recording"`
+	Bucket      string         `json:"bucket"`
+	Files       []File         `json:"files"`
+	Skipped     []Skipped      `json:"skipped,omitempty"`
+	Metadata    map[string]any `json:"metadata,omitempty"`
+	Uploader    Uploader       `json:"uploader"`
+	Attempts    int            `json:"attempts"`
+	StartedAt   time.Time      `json:"started_at"`
+	CompletedAt time.Time      `json:"completed_at"`
+}
+
+// Recording identifies the meeting and the session.
+type Recording struct {
+	SessionID      string    `json:"session_id"`
+	Room           string    `json:"room"`
+	Tenant         string    `json:"tenant,omitempty"`
+	MeetingURL     string    `json:"meeting_url,omitempty"`
+	StartedAt      time.Time `json:"started_at"`
+	Participants   int       `json:"participants"`
+	MetadataStatus string    `json:"metadata_status"`
+	MetadataError  string    `json:"metadata_error,omitempty"`
+}
+
+// File is one uploaded, verified object.
+type File struct {
+	Name              string    `json:"name"`
+	Key               string    `json:"key"`
+	Size              int64     `json:"size"`
+	ContentType       string    `json:"content_type"`
+	ChecksumAlgorithm string    `json:"checksum_algorithm"`
+	Checksum          string    `json:"checksum"`
+	ChecksumType      string    `json:"checksum_type"`
+	ETag              string    `json:"etag"`
+	VersionID         string    `json:"version_id,omitempty"`
+	Parts             int       `json:"parts"`
+	UploadStarted     time.Time `json:"upload_started"`
+	UploadSeconds     float64   `json:"upload_seconds"`
+}
+
+// Skipped is a directory entry left on disk on purpose.
+type Skipped struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Uploader identifies the program that wrote the manifest.
+type Uploader struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Host    string `json:"host,omitempty"`
+}
+
+// ErrInvalid reports a document that is not a manifest this package knows.
+var ErrInvalid = errors.New("manifest: invalid manifest")
+
+// Encode renders m with the current schema and version.
+func Encode(m *Manifest) ([]byte, error) {
+	m.Schema, m.Version = Schema, Version
+	if err := validate(m); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("manifest: cannot encode: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Decode parses and validates a manifest.
+func Decode(b []byte) (*Manifest, error) {
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes is larger than %d", ErrInvalid, len(b), MaxSize)
+	}
+	var probe struct {
+		Schema  string `json:"schema"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if probe.Schema != Schema {
+		return nil, fmt.Errorf("%w: schema %q, want %q", ErrInvalid, probe.Schema, Schema)
+	}
+	if probe.Version < 1 || probe.Version > Version {
+		return nil, fmt.Errorf("%w: version %d is not supported (this build reads 1..%d)", ErrInvalid, probe.Version, Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := validate(&m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func validate(m *Manifest) error {
+	if m.Recording.SessionID == "" {
+		return fmt.Errorf("%w: no session id", ErrInvalid)
+	}
+	if len(m.Files) == 0 {
+		return fmt.Errorf("%w: no files", ErrInvalid)
+	}
+	seen := map[string]bool{}
+	for i, f := range m.Files {
+		switch {
+		case f.Key == "" || f.Name == "":
+			return fmt.Errorf("%w: file %d has no name or key", ErrInvalid, i)
+		case f.Size <= 0:
+			return fmt.Errorf("%w: file %q has size %d", ErrInvalid, f.Name, f.Size)
+		case f.Checksum == "" || f.ChecksumAlgorithm == "":
+			return fmt.Errorf("%w: file %q has no checksum", ErrInvalid, f.Name)
+		case seen[f.Key]:
+			return fmt.Errorf("%w: key %q listed twice", ErrInvalid, f.Key)
+		}
+		seen[f.Key] = true
+	}
+	return nil
+}
+
+// TotalBytes returns the sum of the file sizes.
+func (m *Manifest) TotalBytes() int64 {
+	var n int64
+	for _, f := range m.Files {
+		n += f.Size
+	}
+	return n
+}

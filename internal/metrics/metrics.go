@@ -1,0 +1,146 @@
+// Package metrics records one CloudWatch Embedded Metric Format (EMF) event
+// per finalized recording.
+//
+// Jibri prefixes everything the hook prints with its own log format, so a
+// metric printed on stdout would never be parsed by CloudWatch. Finalize
+// appends the event as one JSON line to a spool file on the recordings
+// volume instead (Spool); the recwatch sidecar, whose stdout goes to
+// CloudWatch Logs through awslogs as clean JSON lines, ships the spool and
+// prints its own events the same way. Dimensions are low-cardinality only
+// (environment); the session id travels as a property, never a dimension.
+package metrics
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// DefaultNamespace is the CloudWatch namespace used when none is set.
+const DefaultNamespace = "Jitsi/Recordings"
+
+// SpoolDir is the hidden directory under the recordings root where finalize
+// leaves EMF lines for the sidecar (its name starts with ".finalize" so
+// scans of the root skip it).
+const SpoolDir = ".finalize-metrics"
+
+// SpoolFile is the file inside SpoolDir.
+const SpoolFile = "emf.jsonl"
+
+// Spool returns the default spool path for a recordings root.
+func Spool(root string) string { return filepath.Join(root, SpoolDir, SpoolFile) }
+
+// Outcome of a recording.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// Record is one recording's result.
+type Record struct {
+	Outcome       string
+	Reason        string // failure class: upload, verify, deadline, permanent, changed, cleanup
+	Bytes         int64
+	Seconds       float64
+	Attempts      int
+	Files         int
+	CleanupFailed bool
+	Source        string // "finalize" or "recwatch"
+	Session       string // property, not a dimension
+}
+
+// EMF renders r as one CloudWatch EMF JSON document.
+func (r Record) EMF(namespace, environment string, at time.Time) ([]byte, error) {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	if environment == "" {
+		environment = "default"
+	}
+	ok, failed, cleanupFailed := 0, 0, 0
+	if r.Outcome == OutcomeSuccess {
+		ok = 1
+	} else {
+		failed = 1
+	}
+	if r.CleanupFailed {
+		cleanupFailed = 1
+	}
+	doc := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": at.UnixMilli(),
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace":  namespace,
+				"Dimensions": [][]string{{"Environment"}},
+				"Metrics": []map[string]string{
+					{"Name": "RecordingsUploaded", "Unit": "Count"},
+					{"Name": "RecordingsFailed", "Unit": "Count"},
+					{"Name": "CleanupFailed", "Unit": "Count"},
+					{"Name": "BytesUploaded", "Unit": "Bytes"},
+					{"Name": "UploadSeconds", "Unit": "Seconds"},
+					{"Name": "Attempts", "Unit": "Count"},
+				},
+			}},
+		},
+		"Environment":        environment,
+		"RecordingsUploaded": ok,
+		"RecordingsFailed":   failed,
+		"CleanupFailed":      cleanupFailed,
+		"BytesUploaded":      r.Bytes,
+		"UploadSeconds":      r.Seconds,
+		"Attempts":           r.Attempts,
+		"Files":              r.Files,
+		"Outcome":            r.Outcome,
+		"Source":             r.Source,
+	}
+	if r.Reason != "" {
+		doc["Reason"] = r.Reason
+	}
+	if r.Session != "" {
+		doc["SessionId"] = r.Session
+	}
+	return json.Marshal(doc)
+}
+
+// Sink receives EMF documents.
+type Sink interface {
+	// Emit stores one document. It returns an error when the document could
+	// not be stored; callers log it and carry on (a lost metric never fails
+	// an upload).
+	Emit(doc []byte) error
+}
+
+// FileSink appends each document as one line with a single write(2) on an
+// O_APPEND descriptor, so concurrent writers never interleave lines.
+type FileSink struct{ Path string }
+
+var _ Sink = FileSink{}
+
+// Emit appends doc and a newline.
+func (s FileSink) Emit(doc []byte) error {
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o755); err != nil {
+		return fmt.Errorf("metrics: cannot create spool directory: %w", err)
+	}
+	f, err := os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("metrics: cannot open spool: %w", err)
+	}
+	line := append(append(make([]byte, 0, len(doc)+1), doc...), '\n')
+	_, werr := f.Write(line)
+	cerr := f.Close()
+	if werr != nil {
+		return fmt.Errorf("metrics: cannot append to spool: %w", werr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("metrics: cannot close spool: %w", cerr)
+	}
+	return nil
+}
+
+// Discard drops documents (metrics disabled).
+type Discard struct{}
+
+// Emit does nothing.
+func (Discard) Emit([]byte) error { return nil }

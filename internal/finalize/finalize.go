@@ -257,12 +257,12 @@ func (r *Runner) classify(ctx context.Context, err error) error {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w: the %s deadline ran out: %v", ErrUpload, context.DeadlineExceeded, r.cfg.Deadline, err)
 	case errors.Is(err, upload.ErrMismatch):
-		return fmt.Errorf("%w: %v", ErrVerify, err)
+		return fmt.Errorf("%w: %w", ErrVerify, err)
 	}
 	if hint := upload.Hint(err); hint != "" {
-		return fmt.Errorf("%w: %v (%s)", ErrUpload, err, hint)
+		return fmt.Errorf("%w: %w (%s)", ErrUpload, err, hint)
 	}
-	return fmt.Errorf("%w: %v", ErrUpload, err)
+	return fmt.Errorf("%w: %w", ErrUpload, err)
 }
 
 func reason(err error) (state.Status, string) {

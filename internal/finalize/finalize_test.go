@@ -265,3 +265,42 @@ func TestFileGrowingIsNeverDeleted(t *testing.T) {
 		t.Fatalf("growing file lost: %v", err)
 	}
 }
+
+// TestDeadlineKeepsRecording: an endpoint that accepts connections and never
+// answers must not hold Jibri forever; the run ends at its deadline with the
+// recording marked for the watcher.
+func TestDeadlineKeepsRecording(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	_, conn := fake(t)
+	conn.Endpoint = "http://" + l.Addr().String()
+	e := newEnv(t, conn, envOpts{bucket: "recordings", deadline: time.Second, attempts: 5})
+	dir := recDir(t)
+	writeFile(t, dir, media, randomBytes(t, 1000))
+	writeFile(t, dir, "metadata.json", []byte(`{}`))
+	before := snapshot(t, dir)
+	start := time.Now()
+	_, err = e.runner.Run(context.Background(), dir)
+	if !errors.Is(err, ErrUpload) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("deadline not enforced: %s", d)
+	}
+	assertIntact(t, dir, before)
+	if st, _ := state.Read(dir); st.Status != state.StatusDeadline {
+		t.Fatalf("state %+v", st)
+	}
+}

@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jitsi-recorder/jibri-s3/internal/app"
 	"github.com/jitsi-recorder/jibri-s3/internal/config"
 	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
-	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 	"github.com/jitsi-recorder/jibri-s3/internal/version"
 )
 
@@ -103,22 +103,11 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 	if err != nil {
 		return fail(stderr, exitUsage, err, "")
 	}
-	conn.Region, conn.Endpoint, conn.PathStyle, conn.CABundle = cfg.Region, cfg.Endpoint, cfg.PathStyle, cfg.CABundle
-	conn.MaxAttempts, conn.Connections = cfg.SDKAttempts, cfg.Concurrency*2
-	client, err := s3conn.New(ctx, conn)
+	p, err := app.New(ctx, cfg, conn, log, metricsSink(cfg.MetricsFile, dir), "finalize")
 	if err != nil {
 		return fail(stderr, exitUsage, err, "check the region, endpoint and CA bundle")
 	}
-	up := upload.New(client, upload.Options{
-		Bucket: cfg.Bucket, PartSize: cfg.PartSizeMiB << 20, Concurrency: cfg.Concurrency, Checksum: cfg.Algorithm,
-		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
-	})
-	runner := finalize.New(finalize.Config{
-		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Template: cfg.Template, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID,
-		Deadline: cfg.Deadline, Backoff: finalize.Backoff{Attempts: cfg.Attempts, Base: cfg.RetryBase, Max: cfg.RetryMax},
-		Keep: cfg.Keep, Force: cfg.Force, Namespace: cfg.Namespace, Environment: cfg.Environment, Source: "finalize",
-	}, up, client, log, metricsSink(cfg.MetricsFile, dir))
-
+	runner := p.Runner
 	res, err := runner.Run(ctx, dir)
 	if err != nil {
 		code := exitCode(err)

@@ -265,6 +265,21 @@ func (r *Runner) classify(ctx context.Context, err error) error {
 	return fmt.Errorf("%w: %w", ErrUpload, err)
 }
 
+// Reason classifies a Run error for metrics: deadline, verify, changed,
+// permanent, cleanup, locked, usage or upload.
+func Reason(err error) string {
+	switch {
+	case errors.Is(err, ErrCleanup):
+		return "cleanup"
+	case errors.Is(err, ErrLocked):
+		return "locked"
+	case errors.Is(err, ErrUsage):
+		return "usage"
+	}
+	_, why := reason(err)
+	return why
+}
+
 func reason(err error) (state.Status, string) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):

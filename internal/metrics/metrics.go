@@ -13,8 +13,10 @@ package metrics
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -144,3 +146,21 @@ type Discard struct{}
 
 // Emit does nothing.
 func (Discard) Emit([]byte) error { return nil }
+
+// WriterSink writes each document as one line to W (the sidecar's stdout,
+// which awslogs ships to CloudWatch Logs). Safe for concurrent use.
+type WriterSink struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+// Emit writes doc and a newline in one call.
+func (s *WriterSink) Emit(doc []byte) error {
+	line := append(append(make([]byte, 0, len(doc)+1), doc...), '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.W.Write(line); err != nil {
+		return fmt.Errorf("metrics: cannot write: %w", err)
+	}
+	return nil
+}

@@ -93,3 +93,16 @@ type localError struct{ err error }
 
 func (e *localError) Error() string { return e.err.Error() }
 func (e *localError) Unwrap() error { return e.err }
+
+// IsCredentialError reports errors caused by wrong credentials (as opposed
+// to missing permissions).
+func IsCredentialError(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken":
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,259 @@
+package recwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
+	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
+	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/watch"
+)
+
+// Finalizer runs the pipeline on one directory (finalize.Runner).
+type Finalizer interface {
+	Run(ctx context.Context, dir string) (*finalize.Result, error)
+}
+
+// Protector holds ECS task scale-in protection (protect.Keeper).
+type Protector interface {
+	Want(ctx context.Context, protect bool) error
+	Protected() bool
+}
+
+// Options configure the daemon.
+type Options struct {
+	Root          string
+	Policy        inventory.Policy
+	Concurrency   int           // recordings uploaded at once
+	Rescan        time.Duration // periodic full rescan
+	Debounce      time.Duration // wait after a filesystem event before rescanning
+	FreeWarnBytes int64         // warn when the volume has less free space
+	Spool         string        // finalize's EMF spool to ship ("" for none)
+	Once          bool          // process what is ready, then return
+}
+
+// ErrFailures reports that a --once run had failures.
+var ErrFailures = errors.New("recwatch: some recordings failed")
+
+// Daemon is the watcher.
+type Daemon struct {
+	opts    Options
+	fin     Finalizer
+	log     zerolog.Logger
+	metrics *Metrics
+	protect Protector
+	emf     metrics.Sink
+	probe   func(ctx context.Context) error
+
+	watching atomic.Bool
+	s3ok     atomic.Bool
+	lowDisk  bool
+	lastWarn time.Time
+}
+
+// New returns a daemon. probe checks that S3 is reachable (for /readyz);
+// emf receives EMF documents shipped from finalize's spool.
+func New(opts Options, fin Finalizer, log zerolog.Logger, m *Metrics, p Protector, emf metrics.Sink, probe func(context.Context) error) *Daemon {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	if opts.Rescan <= 0 {
+		opts.Rescan = 30 * time.Second
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = 500 * time.Millisecond
+	}
+	return &Daemon{opts: opts, fin: fin, log: log, metrics: m, protect: p, emf: emf, probe: probe}
+}
+
+type outcome struct {
+	dir string
+	res *finalize.Result
+	err error
+	dur time.Duration
+}
+
+// Run works until stop ends (first SIGTERM), then waits for in-flight
+// uploads, which run under abort (cancelled at the drain deadline or on a
+// second signal) so that an abort leaves them failed and retryable.
+func (d *Daemon) Run(stop, abort context.Context) error {
+	wake := make(chan struct{}, 1)
+	if !d.opts.Once {
+		// Watch first, then scan: nothing slips between.
+		w, err := watch.New(d.opts.Root, d.log)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		go w.Run(stop, wake)
+	}
+	d.watching.Store(true)
+	defer d.watching.Store(false)
+	d.checkS3(stop)
+
+	rescan := time.NewTicker(d.opts.Rescan)
+	defer rescan.Stop()
+	next := time.NewTimer(time.Hour)
+	defer next.Stop()
+
+	inflight := map[string]bool{}
+	attempted := map[string]bool{} // --once: one attempt per directory
+	done := make(chan outcome, d.opts.Concurrency)
+	var wg sync.WaitGroup
+	failures := 0
+	finish := func(o outcome) {
+		delete(inflight, o.dir)
+		if d.record(o) {
+			failures++
+		}
+	}
+
+	for {
+		entries, err := inventory.Scan(d.opts.Root, time.Now(), d.opts.Policy, func(dir string) bool { return inflight[dir] })
+		if err != nil {
+			d.log.Error().Err(err).Msg("cannot scan recordings root")
+		}
+		d.observe(abort, entries, len(inflight))
+		d.ship()
+		d.checkDisk()
+
+		ready := 0
+		var wakeAt time.Time
+		for _, e := range entries {
+			switch {
+			case e.State == inventory.Pending && !inflight[e.Dir] && !attempted[e.Dir]:
+				ready++
+				if len(inflight) >= d.opts.Concurrency || stop.Err() != nil {
+					continue
+				}
+				inflight[e.Dir] = true
+				if d.opts.Once {
+					attempted[e.Dir] = true
+				}
+				wg.Add(1)
+				go func(e inventory.Entry) {
+					defer wg.Done()
+					d.log.Info().Str("dir", e.Dir).Str("reason", e.Reason).Int("attempts", e.Attempts).Msg("finalizing")
+					start := time.Now()
+					res, err := d.fin.Run(abort, e.Dir)
+					done <- outcome{dir: e.Dir, res: res, err: err, dur: time.Since(start)}
+				}(e)
+			case e.ReadyAt.After(time.Now()) && (wakeAt.IsZero() || e.ReadyAt.Before(wakeAt)):
+				wakeAt = e.ReadyAt
+			}
+		}
+		if d.opts.Once && len(inflight) == 0 && ready == 0 {
+			break
+		}
+		if !wakeAt.IsZero() && !d.opts.Once {
+			next.Reset(max(time.Until(wakeAt), 0) + 100*time.Millisecond)
+		}
+
+		select {
+		case <-stop.Done():
+			d.log.Info().Int("in_flight", len(inflight)).Msg("stopping: no new work, draining uploads")
+			for len(inflight) > 0 {
+				finish(<-done)
+			}
+			wg.Wait()
+			return nil
+		case o := <-done:
+			finish(o)
+		case <-wake:
+			// Let a burst of events settle into one rescan.
+			t := time.NewTimer(d.opts.Debounce)
+			select {
+			case <-t.C:
+			case <-stop.Done():
+			}
+			t.Stop()
+		case <-rescan.C:
+			d.checkS3(stop)
+		case <-next.C:
+		}
+	}
+	wg.Wait()
+	if failures > 0 {
+		return fmt.Errorf("%w: %d failure(s)", ErrFailures, failures)
+	}
+	return nil
+}
+
+// record updates metrics for one finished run; it reports whether the run
+// counts as a failure.
+func (d *Daemon) record(o outcome) bool {
+	log := d.log.With().Str("dir", o.dir).Logger()
+	switch {
+	case o.err == nil:
+		d.metrics.uploaded.Inc()
+		d.metrics.bytes.Add(float64(o.res.Bytes))
+		d.metrics.seconds.Observe(o.dur.Seconds())
+		log.Info().Int64("bytes", o.res.Bytes).Str("manifest", o.res.ManifestKey).Dur("took", o.dur).Msg("recording finalized")
+		return false
+	case errors.Is(o.err, finalize.ErrLocked):
+		log.Info().Msg("another finalizer holds the recording; leaving it to it")
+		return false
+	case errors.Is(o.err, finalize.ErrUsage):
+		log.Info().Err(o.err).Msg("nothing to finalize")
+		return false
+	}
+	reason := finalize.Reason(o.err)
+	d.metrics.failed.WithLabelValues(reason).Inc()
+	log.Error().Err(o.err).Str("reason", reason).Msg("finalize failed; recording kept for a retry")
+	return true
+}
+
+// observe updates the state gauges and task protection.
+func (d *Daemon) observe(ctx context.Context, entries []inventory.Entry, inflight int) {
+	counts := inventory.Counts(entries)
+	for _, s := range allStates {
+		d.metrics.recordings.WithLabelValues(string(s)).Set(float64(counts[s]))
+	}
+	var oldest time.Duration
+	now := time.Now()
+	unsafe := inflight > 0
+	for _, e := range entries {
+		switch e.State {
+		case inventory.Pending, inventory.Failed, inventory.Stuck:
+			oldest = max(oldest, e.Age(now))
+		}
+		if e.State != inventory.Done && e.State != inventory.Invalid {
+			unsafe = true
+		}
+	}
+	d.metrics.oldestPending.Set(oldest.Seconds())
+	if d.protect == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := d.protect.Want(pctx, unsafe); err != nil {
+		d.log.Warn().Err(err).Bool("want", unsafe).Msg("cannot update ECS task protection")
+	}
+	if d.protect.Protected() {
+		d.metrics.protected.Set(1)
+	} else {
+		d.metrics.protected.Set(0)
+	}
+}
+
+func (d *Daemon) checkS3(ctx context.Context) {
+	if d.probe == nil {
+		d.s3ok.Store(true)
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := d.probe(pctx)
+	if err != nil && d.s3ok.Load() {
+		d.log.Warn().Err(err).Msg("s3 is not reachable")
+	}
+	d.s3ok.Store(err == nil)
+}

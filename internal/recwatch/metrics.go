@@ -1,0 +1,62 @@
+package recwatch
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
+)
+
+// Metrics are the Prometheus series of the daemon, on their own registry.
+// Labels are low-cardinality only (state, reason).
+type Metrics struct {
+	Registry      *prometheus.Registry
+	uploaded      prometheus.Counter
+	failed        *prometheus.CounterVec
+	bytes         prometheus.Counter
+	seconds       prometheus.Histogram
+	recordings    *prometheus.GaugeVec
+	oldestPending prometheus.Gauge
+	freeBytes     prometheus.Gauge
+	diskLow       prometheus.Gauge
+	protected     prometheus.Gauge
+	shipped       prometheus.Counter
+}
+
+// NewMetrics registers every series.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		uploaded: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_recordings_uploaded_total",
+			Help: "Recordings uploaded, verified and committed by this watcher."}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "jibri_recordings_failed_total",
+			Help: "Failed finalize attempts by this watcher, by reason (upload, verify, deadline, permanent, changed, cleanup)."}, []string{"reason"}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_upload_bytes_total",
+			Help: "Bytes of media uploaded and verified by this watcher."}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "jibri_upload_seconds",
+			Help:    "Time to upload, verify and commit one recording.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600}}),
+		recordings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "jibri_recordings",
+			Help: "Recording directories on disk by state (recording, settling, pending, uploading, failed, stuck, done, invalid)."}, []string{"state"}),
+		oldestPending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_oldest_pending_age_seconds",
+			Help: "Age of the oldest recording not yet uploaded (pending, failed or stuck); 0 when none."}),
+		freeBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_recordings_free_disk_bytes",
+			Help: "Free bytes on the recordings volume."}),
+		diskLow: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_recordings_disk_low",
+			Help: "1 when free space on the recordings volume is under the warning threshold."}),
+		protected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_task_protection_enabled",
+			Help: "1 while ECS task scale-in protection is held for recordings on disk."}),
+		shipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_emf_records_shipped_total",
+			Help: "EMF records that finalize left in the spool and this watcher printed."}),
+	}
+	m.Registry.MustRegister(m.uploaded, m.failed, m.bytes, m.seconds, m.recordings, m.oldestPending,
+		m.freeBytes, m.diskLow, m.protected, m.shipped,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, s := range allStates {
+		m.recordings.WithLabelValues(string(s))
+	}
+	return m
+}
+
+var allStates = []inventory.State{inventory.Recording, inventory.Settling, inventory.Pending, inventory.Uploading,
+	inventory.Failed, inventory.Stuck, inventory.Done, inventory.Invalid}

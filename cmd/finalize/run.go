@@ -103,7 +103,11 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 	if err != nil {
 		return fail(stderr, exitUsage, err, "")
 	}
-	p, err := app.New(ctx, cfg, conn, log, metricsSink(cfg.MetricsFile, dir), "finalize")
+	var onProgress func(string, int64, int64)
+	if showProgress(cfg.LogFormat, stderr) {
+		onProgress = newProgress(stderr).update
+	}
+	p, err := app.New(ctx, cfg, conn, log, metricsSink(cfg.MetricsFile, dir), "finalize", onProgress)
 	if err != nil {
 		return fail(stderr, exitUsage, err, "check the region, endpoint and CA bundle")
 	}
@@ -115,6 +119,11 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 	}
 	printResult(stdout, res)
 	return exitOK
+}
+
+// showProgress: progress lines only for a human at a terminal.
+func showProgress(format string, stderr io.Writer) bool {
+	return format != "json" && logging.IsTerminal(stderr)
 }
 
 func metricsSink(setting, dir string) metrics.Sink {

@@ -29,7 +29,7 @@ type Pipeline struct {
 
 // New builds the pipeline. conn may carry credentials (tests, demo); the
 // endpoint settings come from cfg.
-func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolog.Logger, sink metrics.Sink, source string) (*Pipeline, error) {
+func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolog.Logger, sink metrics.Sink, source string, progress func(file string, done, total int64)) (*Pipeline, error) {
 	conn.Region, conn.Endpoint, conn.PathStyle, conn.CABundle = cfg.Region, cfg.Endpoint, cfg.PathStyle, cfg.CABundle
 	conn.MaxAttempts, conn.Connections = cfg.SDKAttempts, cfg.Concurrency*2
 	client, err := s3conn.New(ctx, conn)
@@ -39,6 +39,7 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 	up := upload.New(client, upload.Options{
 		Bucket: cfg.Bucket, PartSize: cfg.PartSizeMiB << 20, Concurrency: cfg.Concurrency, Checksum: cfg.Algorithm,
 		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
+		Progress: progress,
 	})
 	runner := finalize.New(finalize.Config{
 		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Template: cfg.Template, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID,

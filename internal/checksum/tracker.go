@@ -22,7 +22,13 @@ type Tracker struct {
 
 	mu  sync.Mutex // guards pos (Read/Seek)
 	pos int64
+
+	onRead func(n int) // optional progress callback
 }
+
+// OnRead registers f to be called with the byte count of every read (for
+// progress display). Call it before the tracker is used.
+func (t *Tracker) OnRead(f func(n int)) { t.onRead = f }
 
 type partState struct {
 	mu     sync.Mutex
@@ -61,6 +67,9 @@ func (t *Tracker) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n, err := t.src.ReadAt(p, off)
 	t.observe(p[:n], off)
+	if t.onRead != nil && n > 0 {
+		t.onRead(n)
+	}
 	if err == nil && off+int64(n) == t.size {
 		err = io.EOF
 	}

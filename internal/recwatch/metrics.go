@@ -55,6 +55,9 @@ func NewMetrics() *Metrics {
 	for _, s := range allStates {
 		m.recordings.WithLabelValues(string(s))
 	}
+	for _, r := range []string{"upload", "verify", "deadline", "permanent", "changed", "cleanup"} {
+		m.failed.WithLabelValues(r) // export zeros, so rates and alerts work from the start
+	}
 	return m
 }
 

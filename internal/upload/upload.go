@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,6 +47,9 @@ type Options struct {
 	KMSKeyID     string // with SSEKMS; empty means the bucket's default key
 	Tags         map[string]string
 	StorageClass string
+	// Progress, when set, is called as the file is read: bytes read so far
+	// (re-reads of retried parts included) and the file size.
+	Progress func(file string, done, total int64)
 }
 
 // Object describes where and how one file is stored.
@@ -149,6 +153,10 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 
 	partSize := u.partSize(m.Size)
 	tracker := checksum.NewTracker(u.opts.Checksum, f, m.Size, partSize)
+	if u.opts.Progress != nil {
+		var done atomic.Int64
+		tracker.OnRead(func(n int) { u.opts.Progress(m.Name, done.Add(int64(n)), m.Size) })
+	}
 	in := &s3.PutObjectInput{
 		Bucket:            aws.String(u.opts.Bucket),
 		Key:               aws.String(obj.Key),

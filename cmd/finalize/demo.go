@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, exitInternal, err, "")
 	}
-	code := finalizeDir(ctx, cfg, srv.Conn(), recDir, stdout, stderr)
+	code := finalizeDir(ctx, cfg, srv.Conn(), recDir, stdout, stderr, getenv)
 	if code != exitOK {
 		return code
 	}

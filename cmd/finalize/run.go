@@ -88,13 +88,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, exitUsage, err, "see finalize --help")
 	}
-	return finalizeDir(ctx, cfg, s3conn.Options{}, fs.Arg(0), stdout, stderr)
+	return finalizeDir(ctx, cfg, s3conn.Options{}, fs.Arg(0), stdout, stderr, getenv)
 }
 
 // finalizeDir runs the pipeline with a validated configuration. conn
 // carries test or demo overrides (credentials); its endpoint settings are
 // taken from cfg.
-func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, dir string, stdout, stderr io.Writer) int {
+func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, dir string, stdout, stderr io.Writer, getenv func(string) string) int {
 	log, err := logging.New(stderr, cfg.LogFormat, cfg.LogLevel, "finalize")
 	if err != nil {
 		return fail(stderr, exitUsage, err, "see finalize --help")
@@ -107,7 +107,7 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 	if showProgress(cfg.LogFormat, stderr) {
 		onProgress = newProgress(stderr).update
 	}
-	p, err := app.New(ctx, cfg, conn, log, metricsSink(cfg.MetricsFile, dir), "finalize", onProgress)
+	p, err := app.New(ctx, cfg, conn, log, metricsSink(cfg.MetricsFile, dir), "finalize", onProgress, getenv)
 	if err != nil {
 		return fail(stderr, exitUsage, err, "check the region, endpoint and CA bundle")
 	}

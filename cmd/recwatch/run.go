@@ -155,7 +155,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, si
 	}()
 
 	emf := &metrics.WriterSink{W: stdout}
-	pl, err := app.New(stop, cfg, s3conn.Options{}, log, emf, "recwatch", nil)
+	pl, err := app.New(stop, cfg, s3conn.Options{}, log, emf, "recwatch", nil, getenv)
 	if err != nil {
 		return fail(stderr, exitUsage, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/config"
+	"github.com/jitsi-recorder/jibri-s3/internal/failpoint"
 	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
@@ -29,9 +30,11 @@ type Pipeline struct {
 
 // New builds the pipeline. conn may carry credentials (tests, demo); the
 // endpoint settings come from cfg.
-func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolog.Logger, sink metrics.Sink, source string, progress func(file string, done, total int64)) (*Pipeline, error) {
+// getenv is read only for the test-only failpoint variable.
+func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolog.Logger, sink metrics.Sink, source string, progress func(file string, done, total int64), getenv func(string) string) (*Pipeline, error) {
 	conn.Region, conn.Endpoint, conn.PathStyle, conn.CABundle = cfg.Region, cfg.Endpoint, cfg.PathStyle, cfg.CABundle
-	conn.MaxAttempts, conn.Connections = cfg.SDKAttempts, cfg.Concurrency*2
+	conn.MaxAttempts, conn.Connections, conn.IOTimeout = cfg.SDKAttempts, cfg.Concurrency*2, cfg.IOTimeout
+	fp := failpoint.FromEnv(getenv)
 	client, err := s3conn.New(ctx, conn)
 	if err != nil {
 		return nil, err
@@ -39,12 +42,13 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 	up := upload.New(client, upload.Options{
 		Bucket: cfg.Bucket, PartSize: cfg.PartSizeMiB << 20, Concurrency: cfg.Concurrency, Checksum: cfg.Algorithm,
 		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
-		Progress: progress,
+		Progress: progress, Failpoint: fp,
 	})
 	runner := finalize.New(finalize.Config{
 		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Template: cfg.Template, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID,
 		Deadline: cfg.Deadline, Backoff: finalize.Backoff{Attempts: cfg.Attempts, Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Keep: cfg.Keep, Force: cfg.Force, Namespace: cfg.Namespace, Environment: cfg.Environment, Source: source,
+		Failpoint: fp,
 	}, up, client, log, sink)
 	return &Pipeline{Runner: runner, Client: client, Bucket: cfg.Bucket, Prefix: cfg.Prefix}, nil
 }

@@ -38,10 +38,17 @@ type Report struct {
 	Pending    []string // non-empty regular files that were not uploaded
 }
 
+// Options adjust Remove.
+type Options struct {
+	// AfterDelete is called after each verified file is deleted
+	// (fault-injection tests kill the process there).
+	AfterDelete func(name string)
+}
+
 // Remove deletes the verified files of the recording in dir. manifestKey is
 // recorded in the state file when entries are left behind, so the watcher
 // and the status command know the recording is committed.
-func Remove(dir string, files []upload.Verified, manifestKey string) (Report, error) {
+func Remove(dir string, files []upload.Verified, manifestKey string, opts Options) (Report, error) {
 	var rep Report
 	dir = filepath.Clean(dir)
 	// Preflight: every check before the first unlink, so a failure leaves
@@ -69,6 +76,9 @@ func Remove(dir string, files []upload.Verified, manifestKey string) (Report, er
 			return rep, fmt.Errorf("cleanup: cannot delete %s (already deleted: %s): %w", v.Media().Name, strings.Join(rep.Deleted, ", "), err)
 		}
 		rep.Deleted = append(rep.Deleted, v.Media().Name)
+		if opts.AfterDelete != nil {
+			opts.AfterDelete(v.Media().Name)
+		}
 	}
 
 	// What is left decides whether the directory goes.
@@ -128,5 +138,5 @@ func RemoveCommitted(dir string) (Report, error) {
 	if st.Status != state.StatusDone {
 		return Report{}, fmt.Errorf("%w: %s is not marked done", ErrRefused, dir)
 	}
-	return Remove(dir, nil, st.Manifest)
+	return Remove(dir, nil, st.Manifest, Options{})
 }

@@ -58,7 +58,7 @@ func verifiedDir(t *testing.T, files map[string]string, extra func(dir string)) 
 func TestRemovesVerifiedAndDirectory(t *testing.T) {
 	dir, vs := verifiedDir(t, map[string]string{"a.mp4": "aaa", "b.mkv": "bbb"}, nil)
 	os.WriteFile(filepath.Join(dir, state.File), []byte(`{}`), 0o644)
-	rep, err := Remove(dir, vs, "m.json")
+	rep, err := Remove(dir, vs, "m.json", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestKeepsWhatWasNotVerified(t *testing.T) {
 	})
 	// A file that appears after the upload is pending, not deleted.
 	os.WriteFile(filepath.Join(dir, "late.mp4"), []byte("late"), 0o644)
-	rep, err := Remove(dir, vs, "m.json")
+	rep, err := Remove(dir, vs, "m.json", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestRefusesChangedFiles(t *testing.T) {
 	os.WriteFile(p, []byte("bbbb"), 0o644)
 	future := time.Now().Add(time.Hour)
 	os.Chtimes(p, future, future)
-	_, err := Remove(dir, vs, "m.json")
+	_, err := Remove(dir, vs, "m.json", Options{})
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("got %v", err)
 	}
@@ -118,7 +118,7 @@ func TestRefusesReplacedFile(t *testing.T) {
 	os.Remove(p)
 	os.Symlink("/etc/passwd", p)
 	_ = fi.Sys().(*syscall.Stat_t)
-	if _, err := Remove(dir, vs, "m.json"); !errors.Is(err, ErrRefused) {
+	if _, err := Remove(dir, vs, "m.json", Options{}); !errors.Is(err, ErrRefused) {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := os.Stat("/etc/passwd"); err != nil {

@@ -43,6 +43,7 @@ type Config struct {
 	RetryBase   time.Duration
 	RetryMax    time.Duration
 	SDKAttempts int
+	IOTimeout   time.Duration
 	Keep        bool
 	Force       bool
 	MetricsFile string
@@ -72,6 +73,7 @@ func Defaults() Config {
 		RetryBase:   2 * time.Second,
 		RetryMax:    30 * time.Second,
 		SDKAttempts: 5,
+		IOTimeout:   60 * time.Second,
 		MetricsFile: "auto",
 		Namespace:   "Jitsi/Recordings",
 		Environment: "default",
@@ -102,6 +104,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetryBase, "retry-base", c.RetryBase, "first backoff delay [$JIBRI_UPLOAD_RETRY_BASE]")
 	fs.DurationVar(&c.RetryMax, "retry-max", c.RetryMax, "longest backoff delay [$JIBRI_UPLOAD_RETRY_MAX]")
 	fs.IntVar(&c.SDKAttempts, "sdk-attempts", c.SDKAttempts, "attempts per S3 request inside the SDK [$JIBRI_UPLOAD_SDK_ATTEMPTS]")
+	fs.DurationVar(&c.IOTimeout, "io-timeout", c.IOTimeout, "longest a single network read or write may stall before the request is retried [$JIBRI_UPLOAD_IO_TIMEOUT]")
 	fs.BoolVar(&c.Keep, "keep", c.Keep, "upload, verify and commit, but keep the local files [$JIBRI_UPLOAD_KEEP]")
 	fs.BoolVar(&c.Force, "force", c.Force, "accept a directory that does not look like a Jibri recording [$JIBRI_UPLOAD_FORCE]")
 	fs.StringVar(&c.MetricsFile, "metrics-file", c.MetricsFile, "EMF metrics spool: auto (<recordings root>/.finalize-metrics/emf.jsonl), a path, or none [$JIBRI_UPLOAD_METRICS_FILE]")
@@ -175,6 +178,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	duration("RETRY_BASE", &c.RetryBase)
 	duration("RETRY_MAX", &c.RetryMax)
 	integer("SDK_ATTEMPTS", &c.SDKAttempts)
+	duration("IO_TIMEOUT", &c.IOTimeout)
 	boolean("KEEP", &c.Keep)
 	boolean("FORCE", &c.Force)
 	str("METRICS_FILE", &c.MetricsFile)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
 	"github.com/jitsi-recorder/jibri-s3/internal/cleanup"
+	"github.com/jitsi-recorder/jibri-s3/internal/journal"
 	"github.com/jitsi-recorder/jibri-s3/internal/keytmpl"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
@@ -32,9 +34,11 @@ type Uploader interface {
 	Algorithm() checksum.Algorithm
 }
 
-// ManifestWriter stores the manifest object.
+// ManifestWriter stores the manifest object (and reads back a manifest an
+// earlier run committed, to extend it).
 type ManifestWriter interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
 // Config is what the pipeline needs beyond its collaborators.
@@ -51,6 +55,9 @@ type Config struct {
 	Namespace   string
 	Environment string
 	Source      string // "finalize" or "recwatch", for metrics
+	// Failpoint, when set, is called at named stages (fault-injection
+	// tests kill the process there). Production leaves it nil.
+	Failpoint func(name string)
 }
 
 // Runner finalizes recordings.
@@ -84,6 +91,8 @@ type FileResult struct {
 	VersionID string
 	Checksum  string
 	Parts     int
+	PartsSent int  // parts this run sent (fewer than Parts after a resume)
+	Reused    bool // stored by an earlier run, verified, not sent again
 	Seconds   float64
 }
 
@@ -135,12 +144,21 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 	}
 	log = log.With().Str("session", rec.Session).Logger()
 	r.report(log, rec)
+	jr, jerr := journal.Open(dir)
+	if jerr != nil {
+		log.Warn().Err(jerr).Msg("ignoring unreadable upload journal; starting over")
+	}
+	defer func() {
+		if err := jr.Flush(); err != nil {
+			log.Error().Err(err).Msg("cannot write the upload journal: a retry will start over instead of resuming (nothing is lost)")
+		}
+	}()
 
 	attempts := st.Attempts + 1
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Deadline)
 	defer cancel()
 	started := time.Now()
-	c, err := r.commit(ctx, log, rec, attempts, started)
+	c, err := r.commit(ctx, log, rec, jr, attempts, started)
 	if err != nil {
 		r.fail(log, rec, attempts, started, err)
 		return nil, err
@@ -154,7 +172,8 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 		}
 		return res, nil
 	}
-	rep, err := cleanup.Remove(dir, c.verified, res.ManifestKey)
+	_ = jr.Flush()
+	rep, err := cleanup.Remove(dir, c.verified, res.ManifestKey, cleanup.Options{AfterDelete: func(string) { r.failpoint("during-cleanup") }})
 	res.Deleted, res.DirRemoved, res.Leftovers = len(rep.Deleted) > 0, rep.DirRemoved, rep.Leftovers
 	if err != nil {
 		log.Error().Err(err).Str("manifest", res.ManifestKey).Msg("recording is committed in S3 but local cleanup failed; files kept")
@@ -189,7 +208,13 @@ func (r *Runner) report(log zerolog.Logger, rec *recording.Recording) {
 }
 
 // commit uploads every file with retries, then writes the manifest.
-func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.Recording, attempts int, started time.Time) (*committed, error) {
+func (r *Runner) failpoint(name string) {
+	if r.cfg.Failpoint != nil {
+		r.cfg.Failpoint(name)
+	}
+}
+
+func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.Recording, jr *journal.Store, attempts int, started time.Time) (*committed, error) {
 	keys, manifestKey, err := objectKeys(r.cfg.Template, r.cfg.Prefix, rec)
 	if err != nil {
 		return nil, err
@@ -213,7 +238,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			}
 			flog := log.With().Str("file", m.Name).Str("key", keys[i]).Int64("bytes", m.Size).Logger()
 			flog.Info().Msg("uploading")
-			v, err := r.up.Upload(ctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta})
+			v, err := r.up.Upload(ctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta, Journal: jr})
 			if err != nil {
 				flog.Warn().Err(err).Msg("upload failed")
 				lastErr = err
@@ -222,8 +247,15 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 				}
 				continue
 			}
+			msg := "uploaded and verified"
+			switch {
+			case v.Reused():
+				msg = "already stored by an earlier run; verified against the local bytes"
+			case v.SentParts() < v.Parts():
+				msg = "resumed, uploaded and verified"
+			}
 			flog.Info().Str("version", v.VersionID()).Str("checksum", v.Checksum()).Int("parts", v.Parts()).
-				Float64("seconds", v.Duration().Seconds()).Msg("uploaded and verified")
+				Int("parts_sent", v.SentParts()).Float64("seconds", v.Duration().Seconds()).Msg(msg)
 			verified[i], done[i] = v, true
 		}
 		if lastErr == nil {
@@ -234,15 +266,32 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 		return nil, r.classify(ctx, lastErr)
 	}
 
+	r.failpoint("after-verify")
 	m := r.buildManifest(rec, verified, attempts, started)
-	if err := r.writeManifest(ctx, manifestKey, m); err != nil {
-		return nil, r.classify(ctx, err)
+	allReused := true
+	for _, v := range verified {
+		allReused = allReused && v.Reused()
 	}
-	log.Info().Str("manifest", manifestKey).Msg("manifest written; recording committed")
+	switch prev := jr.Manifest(); {
+	case prev == manifestKey && allReused:
+		// An earlier run committed this manifest and then died during
+		// cleanup: every remaining file is in it, nothing to rewrite.
+		log.Info().Str("manifest", manifestKey).Msg("recording was already committed; finishing cleanup")
+	default:
+		if prev == manifestKey {
+			r.mergeEarlier(ctx, log, manifestKey, m)
+		}
+		if err := r.writeManifest(ctx, manifestKey, m); err != nil {
+			return nil, r.classify(ctx, err)
+		}
+		jr.Update(func(j *journal.Journal) { j.Manifest = manifestKey })
+		log.Info().Str("manifest", manifestKey).Msg("manifest written; recording committed")
+	}
 	res := &committed{verified: verified}
 	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started)}
 	for _, v := range verified {
-		res.Files = append(res.Files, FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, VersionID: v.VersionID(), Checksum: v.Checksum(), Parts: v.Parts(), Seconds: v.Duration().Seconds()})
+		res.Files = append(res.Files, FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, VersionID: v.VersionID(), Checksum: v.Checksum(),
+			Parts: v.Parts(), PartsSent: v.SentParts(), Reused: v.Reused(), Seconds: v.Duration().Seconds()})
 		res.Bytes += v.Media().Size
 	}
 	return res, nil
@@ -358,7 +407,7 @@ func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verif
 		m.Files = append(m.Files, manifest.File{
 			Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, ContentType: upload.ContentType(v.Media().Name),
 			ChecksumAlgorithm: string(r.up.Algorithm()), Checksum: v.Checksum(), ChecksumType: string(types.ChecksumTypeFullObject),
-			ETag: v.ETag(), VersionID: v.VersionID(), Parts: v.Parts(),
+			ETag: v.ETag(), VersionID: v.VersionID(), Parts: v.Parts(), PartsSent: v.SentParts(),
 			UploadStarted: v.Started().UTC(), UploadSeconds: v.Duration().Seconds(),
 		})
 	}
@@ -409,4 +458,35 @@ func (r *Runner) writeManifest(ctx context.Context, key string, m *manifest.Mani
 		}
 	}
 	return fmt.Errorf("manifest: cannot write %s: %w", key, lastErr)
+}
+
+// mergeEarlier adds to m the files of the manifest an earlier run committed
+// under the same key (files it uploaded and deleted before dying), so the
+// new manifest still lists the whole recording.
+func (r *Runner) mergeEarlier(ctx context.Context, log zerolog.Logger, key string, m *manifest.Manifest) {
+	out, err := r.mw.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.cfg.Bucket), Key: aws.String(key)})
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read the earlier manifest; writing one for the files on disk")
+		return
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Body, manifest.MaxSize+1))
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read the earlier manifest")
+		return
+	}
+	prev, err := manifest.Decode(b)
+	if err != nil {
+		log.Warn().Err(err).Msg("earlier manifest is invalid; not merging")
+		return
+	}
+	have := map[string]bool{}
+	for _, f := range m.Files {
+		have[f.Name] = true
+	}
+	for _, f := range prev.Files {
+		if !have[f.Name] {
+			m.Files = append(m.Files, f)
+		}
+	}
 }

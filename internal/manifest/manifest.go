@@ -66,6 +66,7 @@ type File struct {
 	ETag              string    `json:"etag"`
 	VersionID         string    `json:"version_id,omitempty"`
 	Parts             int       `json:"parts"`
+	PartsSent         int       `json:"parts_sent"` // by the run that wrote the manifest (resume: fewer)
 	UploadStarted     time.Time `json:"upload_started"`
 	UploadSeconds     float64   `json:"upload_seconds"`
 }

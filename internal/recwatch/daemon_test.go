@@ -54,7 +54,7 @@ func newFixture(t *testing.T, conn s3conn.Options, bucket string, deadline time.
 	}
 	f := &fixture{root: t.TempDir(), emf: &bytes.Buffer{}, log: zerolog.New(zerolog.NewTestWriter(t))}
 	f.emfSink = &metrics.WriterSink{W: &lockedWriter{w: f.emf}}
-	p, err := app.New(context.Background(), cfg, conn, f.log, f.emfSink, "recwatch", nil)
+	p, err := app.New(context.Background(), cfg, conn, f.log, f.emfSink, "recwatch", nil, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

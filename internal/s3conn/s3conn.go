@@ -31,6 +31,10 @@ type Options struct {
 	CABundle    string // PEM file trusted in addition to the system roots
 	MaxAttempts int    // SDK attempts per request (transport-level retries)
 	Connections int    // idle connections kept per host
+	// IOTimeout bounds every single read and write on a connection: a
+	// stalled peer (no byte accepted or sent for this long) fails the
+	// request, which the retryer then repeats. 0 means 60 s.
+	IOTimeout time.Duration
 	// Credentials overrides the default chain (tests and the demo only).
 	Credentials aws.CredentialsProvider
 }
@@ -43,6 +47,9 @@ func New(ctx context.Context, o Options) (*s3.Client, error) {
 	if o.Connections <= 0 {
 		o.Connections = 16
 	}
+	if o.IOTimeout <= 0 {
+		o.IOTimeout = 60 * time.Second
+	}
 	var tlsErr error
 	httpClient := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
@@ -50,6 +57,17 @@ func New(ctx context.Context, o Options) (*s3.Client, error) {
 			d.KeepAlive = 30 * time.Second
 		}).
 		WithTransportOptions(func(t *http.Transport) {
+			dial := t.DialContext
+			if dial == nil {
+				dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+			}
+			t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dial(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return &deadlineConn{Conn: c, timeout: o.IOTimeout}, nil
+			}
 			// S3 speaks HTTP/1.1; one connection per part in flight is both
 			// faster and fairer than multiplexing parts over one HTTP/2 stream.
 			t.ForceAttemptHTTP2 = false
@@ -122,4 +140,22 @@ func loadCABundle(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("s3conn: no certificates in CA bundle %s", path)
 	}
 	return pool, nil
+}
+
+// deadlineConn refreshes a deadline before every read and write, so a peer
+// that stops reading a part body (or stops answering) is detected within
+// the timeout instead of hanging until the whole-run deadline.
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Read(p)
+}
+
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Write(p)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
+	"github.com/jitsi-recorder/jibri-s3/internal/journal"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
 
@@ -26,6 +27,8 @@ import (
 type API interface {
 	manager.UploadAPIClient
 	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	ListParts(context.Context, *s3.ListPartsInput, ...func(*s3.Options)) (*s3.ListPartsOutput, error)
+	ListMultipartUploads(context.Context, *s3.ListMultipartUploadsInput, ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
 }
 
 var _ API = (*s3.Client)(nil)
@@ -50,6 +53,9 @@ type Options struct {
 	// Progress, when set, is called as the file is read: bytes read so far
 	// (re-reads of retried parts included) and the file size.
 	Progress func(file string, done, total int64)
+	// Failpoint, when set, is called at named points (fault-injection tests
+	// use it to kill the process at an exact stage).
+	Failpoint func(name string)
 }
 
 // Object describes where and how one file is stored.
@@ -57,6 +63,13 @@ type Object struct {
 	Key         string
 	ContentType string
 	Metadata    map[string]string // user metadata, values escaped by EscapeMetadata
+	Journal     Journal           // optional: resume and reuse across runs
+}
+
+// Journal records upload progress across runs (journal.Store).
+type Journal interface {
+	Get(name string) (journal.Entry, bool)
+	Update(f func(j *journal.Journal))
 }
 
 // Uploader uploads and verifies files.
@@ -81,7 +94,10 @@ func New(api API, opts Options) *Uploader {
 	mgr := manager.NewUploader(api, func(u *manager.Uploader) {
 		u.PartSize = opts.PartSize
 		u.Concurrency = opts.Concurrency
-		u.LeavePartsOnError = false // abort the multipart upload on failure
+		// Keep the parts of a failed upload: the journal lets the next
+		// attempt continue it, and abortStale or the bucket's lifecycle rule
+		// removes what nobody continues.
+		u.LeavePartsOnError = true
 	})
 	return &Uploader{api: api, opts: opts, mgr: mgr}
 }
@@ -97,6 +113,8 @@ type Verified struct {
 	checksum  string
 	multipart bool
 	parts     int
+	sentParts int  // parts sent by this run
+	reused    bool // the object was already stored by an earlier run
 	started   time.Time
 	duration  time.Duration
 }
@@ -119,6 +137,13 @@ func (v Verified) Checksum() string { return v.checksum }
 // Parts returns the number of parts (1 for a single PUT).
 func (v Verified) Parts() int { return v.parts }
 
+// SentParts returns how many parts this run sent (0 when an earlier run's
+// object was reused; fewer than Parts when an upload was resumed).
+func (v Verified) SentParts() int { return v.sentParts }
+
+// Reused reports that an earlier run had already stored the object.
+func (v Verified) Reused() bool { return v.reused }
+
 // Started returns when the upload began.
 func (v Verified) Started() time.Time { return v.started }
 
@@ -140,6 +165,12 @@ func (u *Uploader) partSize(size int64) int64 {
 
 // Upload sends m to obj.Key and verifies it. The file must still be the one
 // the scan saw; if it changes during the upload the result is ErrChanged.
+//
+// With a journal, an earlier run's work is reused: an object the journal
+// says was completed is verified against the local bytes instead of being
+// sent again, and an unfinished multipart upload is continued (parts whose
+// size and checksum match the local bytes are kept). Uploads the journal no
+// longer references for this key are aborted.
 func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (Verified, error) {
 	started := time.Now()
 	f, err := os.OpenFile(m.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
@@ -150,13 +181,62 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
-
 	partSize := u.partSize(m.Size)
-	tracker := checksum.NewTracker(u.opts.Checksum, f, m.Size, partSize)
-	if u.opts.Progress != nil {
-		var done atomic.Int64
-		tracker.OnRead(func(n int) { u.opts.Progress(m.Name, done.Add(int64(n)), m.Size) })
+
+	v, err := u.continueEarlier(ctx, f, m, obj, partSize)
+	if err == nil || !errors.Is(err, errStartOver) {
+		v.started = started
+		v.duration = time.Since(started)
+		return v, err
 	}
+	v, err = u.fresh(ctx, f, m, obj, partSize)
+	v.started = started
+	v.duration = time.Since(started)
+	return v, err
+}
+
+// errStartOver means there is nothing reusable from an earlier run.
+var errStartOver = errors.New("upload: start over")
+
+// continueEarlier reuses or resumes what the journal records for m.
+func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64) (Verified, error) {
+	if obj.Journal == nil {
+		return Verified{}, errStartOver
+	}
+	e, ok := obj.Journal.Get(m.Name)
+	if !ok {
+		return Verified{}, errStartOver
+	}
+	same := e.Key == obj.Key && e.Size == m.Size && e.ModTimeNs == m.ModTime.UnixNano() && e.Ino == m.Ino && e.Dev == m.Dev &&
+		e.Algorithm == string(u.opts.Checksum)
+	switch {
+	case !same:
+		// The file changed (or the key did): the old upload is worthless.
+		if e.Status == journal.StatusUploading && e.UploadID != "" {
+			u.abort(ctx, e.Key, e.UploadID)
+		}
+		return Verified{}, errStartOver
+	case e.Status == journal.StatusCompleted:
+		v, err := u.reuse(ctx, f, m, obj.Key, e)
+		if err != nil {
+			// Not provably there (deleted, overwritten, wrong bytes): send again.
+			return Verified{}, errStartOver
+		}
+		return v, nil
+	case e.Status == journal.StatusUploading && e.UploadID != "" && e.PartSize == partSize && m.Size > partSize:
+		return u.resume(ctx, f, m, obj, e)
+	}
+	return Verified{}, errStartOver
+}
+
+// fresh uploads m from scratch with manager.Uploader, journaling the
+// upload id and every part so that a later run can continue it.
+func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64) (Verified, error) {
+	multipart := m.Size > partSize
+	if multipart {
+		u.abortStale(ctx, obj.Key, "")
+	}
+	tracker := u.tracker(f, m, partSize)
 	in := &s3.PutObjectInput{
 		Bucket:            aws.String(u.opts.Bucket),
 		Key:               aws.String(obj.Key),
@@ -167,11 +247,11 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 		ChecksumAlgorithm: types.ChecksumAlgorithm(u.opts.Checksum),
 	}
 	u.applyObjectOptions(in)
-
+	rec := &partRecorder{u: u, m: m, obj: obj, partSize: partSize}
 	out, err := u.mgr.Upload(ctx, in, func(mu *manager.Uploader) {
 		mu.PartSize = partSize
 		mu.ClientOptions = append(mu.ClientOptions, func(o *s3.Options) {
-			o.APIOptions = append(o.APIOptions, fullObjectChecksum(tracker, u.opts.Checksum))
+			o.APIOptions = append(o.APIOptions, fullObjectChecksum(tracker, u.opts.Checksum), rec.middleware)
 		})
 	})
 	if err != nil {
@@ -184,21 +264,51 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 	if err != nil {
 		return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, err)
 	}
+	u.completed(obj, m, partSize, aws.ToString(out.VersionID), local)
+	u.failpoint("after-complete")
 	// The bytes sent are the first m.Size bytes; they only stand for the file
 	// if it did not grow, shrink or get rewritten meanwhile.
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
-
 	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionID), local)
 	if err != nil {
 		return Verified{}, err
 	}
 	v.multipart = out.UploadID != ""
 	v.parts = max(1, len(out.CompletedParts))
-	v.started = started
-	v.duration = time.Since(started)
+	v.sentParts = v.parts
 	return v, nil
+}
+
+func (u *Uploader) tracker(f *os.File, m recording.Media, partSize int64) *checksum.Tracker {
+	t := checksum.NewTracker(u.opts.Checksum, f, m.Size, partSize)
+	if u.opts.Progress != nil {
+		var done atomic.Int64
+		t.OnRead(func(n int) { u.opts.Progress(m.Name, done.Add(int64(n)), m.Size) })
+	}
+	return t
+}
+
+// completed journals a stored object.
+func (u *Uploader) completed(obj Object, m recording.Media, partSize int64, versionID, sum string) {
+	if obj.Journal == nil {
+		return
+	}
+	obj.Journal.Update(func(j *journal.Journal) {
+		e := j.Files[m.Name]
+		if e == nil {
+			e = newEntry(obj, m, partSize, string(u.opts.Checksum))
+			j.Files[m.Name] = e
+		}
+		e.Status, e.VersionID, e.Checksum = journal.StatusCompleted, versionID, sum
+	})
+}
+
+func (u *Uploader) failpoint(name string) {
+	if u.opts.Failpoint != nil {
+		u.opts.Failpoint(name)
+	}
 }
 
 func (u *Uploader) applyObjectOptions(in *s3.PutObjectInput) {

@@ -1,0 +1,308 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"hash/crc64"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
+	"github.com/jitsi-recorder/jibri-s3/internal/journal"
+	"github.com/jitsi-recorder/jibri-s3/internal/recording"
+)
+
+func newEntry(obj Object, m recording.Media, partSize int64, alg string) *journal.Entry {
+	return &journal.Entry{
+		Key: obj.Key, PartSize: partSize, Algorithm: alg, Size: m.Size, ModTimeNs: m.ModTime.UnixNano(),
+		Dev: m.Dev, Ino: m.Ino, Status: journal.StatusUploading, Started: time.Now().UTC(),
+	}
+}
+
+// partRecorder journals what manager.Uploader does: the upload id when the
+// multipart upload is created and each part as it completes. It is also
+// where the fault-injection points around parts and completion sit.
+type partRecorder struct {
+	u        *Uploader
+	m        recording.Media
+	obj      Object
+	partSize int64
+	parts    atomic.Int32
+}
+
+func (r *partRecorder) middleware(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("JournalParts",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if _, ok := in.Parameters.(*s3.CompleteMultipartUploadInput); ok {
+				r.u.failpoint("before-complete")
+			}
+			out, md, err := next.HandleInitialize(ctx, in)
+			if err != nil {
+				return out, md, err
+			}
+			switch res := out.Result.(type) {
+			case *s3.CreateMultipartUploadOutput:
+				r.record(func(e *journal.Entry) {
+					e.UploadID, e.Status, e.Parts = aws.ToString(res.UploadId), journal.StatusUploading, nil
+				})
+			case *s3.UploadPartOutput:
+				p := in.Parameters.(*s3.UploadPartInput)
+				part := journal.Part{Number: aws.ToInt32(p.PartNumber), Size: aws.ToInt64(p.ContentLength),
+					ETag: aws.ToString(res.ETag), Checksum: partChecksum(res.ChecksumCRC32C, res.ChecksumCRC64NVME, r.u.opts.Checksum)}
+				r.record(func(e *journal.Entry) { e.Parts = append(e.Parts, part) })
+				r.u.failpoint(fmt.Sprintf("part-uploaded:%d", r.parts.Add(1)))
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+func (r *partRecorder) record(f func(e *journal.Entry)) {
+	if r.obj.Journal == nil {
+		return
+	}
+	r.obj.Journal.Update(func(j *journal.Journal) {
+		e := j.Files[r.m.Name]
+		if e == nil || e.Key != r.obj.Key || e.Status == journal.StatusCompleted {
+			e = newEntry(r.obj, r.m, r.partSize, string(r.u.opts.Checksum))
+			j.Files[r.m.Name] = e
+		}
+		f(e)
+	})
+}
+
+func partChecksum(crc32c, crc64nvme *string, alg checksum.Algorithm) string {
+	if alg == checksum.CRC64NVME {
+		return aws.ToString(crc64nvme)
+	}
+	return aws.ToString(crc32c)
+}
+
+// reuse proves that the object an earlier run stored holds the local bytes:
+// the file is read once to compute its checksum, then compared with what
+// S3 reports for that exact version.
+func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key string, e journal.Entry) (Verified, error) {
+	t := u.tracker(f, m, m.Size)
+	if _, err := io.Copy(io.Discard, io.NewSectionReader(t, 0, m.Size)); err != nil {
+		return Verified{}, &localError{fmt.Errorf("upload: cannot read %s: %w", m.Name, err)}
+	}
+	local, err := t.Encoded()
+	if err != nil {
+		return Verified{}, err
+	}
+	if err := sameFile(f, m); err != nil {
+		return Verified{}, err
+	}
+	v, err := u.verify(ctx, m, key, e.VersionID, local)
+	if err != nil {
+		return Verified{}, err
+	}
+	v.reused, v.parts, v.multipart = true, max(1, len(e.Parts)), e.UploadID != ""
+	return v, nil
+}
+
+// resume continues the multipart upload e.UploadID: ListParts is the truth;
+// a listed part is kept only if its size and checksum match the local bytes,
+// everything else is (re)sent; then the upload is completed with the
+// full-object checksum and verified as usual.
+func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, obj Object, e journal.Entry) (Verified, error) {
+	listed, err := u.listParts(ctx, obj.Key, e.UploadID)
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload" {
+			return Verified{}, errStartOver // expired or aborted: start over cleanly
+		}
+		return Verified{}, fmt.Errorf("upload: cannot list parts of %s: %w", obj.Key, err)
+	}
+	u.abortStale(ctx, obj.Key, e.UploadID)
+	t := u.tracker(f, m, e.PartSize)
+	n := int32((m.Size + e.PartSize - 1) / e.PartSize)
+	done := make([]types.CompletedPart, 0, n)
+	var send []int32
+	for i := int32(1); i <= n; i++ {
+		off := int64(i-1) * e.PartSize
+		size := min(e.PartSize, m.Size-off)
+		p, ok := listed[i]
+		if ok && aws.ToInt64(p.Size) == size {
+			want := partChecksum(p.ChecksumCRC32C, p.ChecksumCRC64NVME, u.opts.Checksum)
+			got, err := u.partSum(t, off, size)
+			if err != nil {
+				return Verified{}, err
+			}
+			if want != "" && got == want {
+				done = append(done, completedPart(i, p.ETag, got, u.opts.Checksum))
+				continue
+			}
+		}
+		send = append(send, i)
+	}
+	rec := &partRecorder{u: u, m: m, obj: obj, partSize: e.PartSize}
+	rec.parts.Store(int32(len(done)))
+	sent, err := u.sendParts(ctx, t, obj, e, send, rec)
+	if err != nil {
+		return Verified{}, err
+	}
+	done = append(done, sent...)
+	sort.Slice(done, func(a, b int) bool { return aws.ToInt32(done[a].PartNumber) < aws.ToInt32(done[b].PartNumber) })
+
+	u.failpoint("before-complete")
+	local, err := t.Encoded()
+	if err != nil {
+		return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, err)
+	}
+	in := &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(u.opts.Bucket), Key: aws.String(obj.Key), UploadId: aws.String(e.UploadID),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}, ChecksumType: types.ChecksumTypeFullObject,
+	}
+	if u.opts.Checksum == checksum.CRC64NVME {
+		in.ChecksumCRC64NVME = aws.String(local)
+	} else {
+		in.ChecksumCRC32C = aws.String(local)
+	}
+	out, err := u.api.CompleteMultipartUpload(ctx, in)
+	if err != nil {
+		return Verified{}, fmt.Errorf("upload: cannot complete resumed upload of %s: %w", obj.Key, err)
+	}
+	u.completed(obj, m, e.PartSize, aws.ToString(out.VersionId), local)
+	u.failpoint("after-complete")
+	if err := sameFile(f, m); err != nil {
+		return Verified{}, err
+	}
+	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionId), local)
+	if err != nil {
+		return Verified{}, err
+	}
+	v.multipart, v.parts, v.sentParts = true, int(n), len(sent)
+	return v, nil
+}
+
+func completedPart(n int32, etag *string, sum string, alg checksum.Algorithm) types.CompletedPart {
+	p := types.CompletedPart{PartNumber: aws.Int32(n), ETag: etag}
+	if alg == checksum.CRC64NVME {
+		p.ChecksumCRC64NVME = aws.String(sum)
+	} else {
+		p.ChecksumCRC32C = aws.String(sum)
+	}
+	return p
+}
+
+// partSum reads one part through the tracker (which also feeds the
+// full-object checksum) and returns the part's own checksum.
+func (u *Uploader) partSum(t *checksum.Tracker, off, size int64) (string, error) {
+	var h hash.Hash
+	if u.opts.Checksum == checksum.CRC64NVME {
+		h = crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5))
+	} else {
+		h = crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	}
+	if _, err := io.Copy(h, io.NewSectionReader(t, off, size)); err != nil {
+		return "", &localError{fmt.Errorf("upload: cannot read part at %d: %w", off, err)}
+	}
+	var crc uint64
+	if u.opts.Checksum == checksum.CRC64NVME {
+		crc = h.(hash.Hash64).Sum64()
+	} else {
+		crc = uint64(h.(hash.Hash32).Sum32())
+	}
+	return u.opts.Checksum.Encode(crc), nil
+}
+
+// sendParts uploads the given part numbers with bounded concurrency.
+func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Object, e journal.Entry, nums []int32, rec *partRecorder) ([]types.CompletedPart, error) {
+	var (
+		mu    sync.Mutex
+		out   []types.CompletedPart
+		first error
+		wg    sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, u.opts.Concurrency)
+	for _, n := range nums {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(n int32) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			off := int64(n-1) * e.PartSize
+			size := min(e.PartSize, t.Size()-off)
+			res, err := u.api.UploadPart(ctx, &s3.UploadPartInput{
+				Bucket: aws.String(u.opts.Bucket), Key: aws.String(obj.Key), UploadId: aws.String(e.UploadID),
+				PartNumber: aws.Int32(n), ContentLength: aws.Int64(size), Body: io.NewSectionReader(t, off, size),
+				ChecksumAlgorithm: types.ChecksumAlgorithm(u.opts.Checksum),
+			}, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, rec.middleware) })
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = fmt.Errorf("upload: cannot upload part %d of %s: %w", n, obj.Key, err)
+					cancel()
+				}
+				return
+			}
+			out = append(out, completedPart(n, res.ETag, partChecksum(res.ChecksumCRC32C, res.ChecksumCRC64NVME, u.opts.Checksum), u.opts.Checksum))
+		}(n)
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return out, first
+}
+
+func (u *Uploader) listParts(ctx context.Context, key, uploadID string) (map[int32]types.Part, error) {
+	parts := map[int32]types.Part{}
+	in := &s3.ListPartsInput{Bucket: aws.String(u.opts.Bucket), Key: aws.String(key), UploadId: aws.String(uploadID)}
+	for {
+		out, err := u.api.ListParts(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range out.Parts {
+			parts[aws.ToInt32(p.PartNumber)] = p
+		}
+		if !aws.ToBool(out.IsTruncated) || out.NextPartNumberMarker == nil {
+			return parts, nil
+		}
+		in.PartNumberMarker = out.NextPartNumberMarker
+	}
+}
+
+// abort abandons one multipart upload (best effort).
+func (u *Uploader) abort(ctx context.Context, key, uploadID string) {
+	_, _ = u.api.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(u.opts.Bucket), Key: aws.String(key), UploadId: aws.String(uploadID)})
+}
+
+// abortStale aborts every unfinished multipart upload of key except keep:
+// leftovers of runs the journal no longer references. Without
+// s3:ListBucketMultipartUploads this is skipped; the bucket's lifecycle rule
+// removes them after a few days.
+func (u *Uploader) abortStale(ctx context.Context, key, keep string) {
+	out, err := u.api.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(u.opts.Bucket), Prefix: aws.String(key)})
+	if err != nil {
+		return
+	}
+	for _, up := range out.Uploads {
+		if aws.ToString(up.Key) == key && aws.ToString(up.UploadId) != keep {
+			u.abort(ctx, key, aws.ToString(up.UploadId))
+		}
+	}
+}

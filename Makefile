@@ -11,7 +11,10 @@ STATICCHECK_VERSION ?= 2025.1.1
 export JIBRI_S3_REQUIRE_MINIO := 1
 export MINIO_BIN := $(MINIO)
 
-.PHONY: all build test check vet fmt tidy tools demo bench bench-upload fuzz clean
+.PHONY: all build test check vet fmt tidy tools demo bench-upload fuzz clean
+
+# Infrastructure checks (infra-check) and the peer benchmark (bench) live in their own files.
+include mk/*.mk
 
 all: build
 
@@ -29,9 +32,11 @@ $(MINIO):
 demo:
 	$(GO) run ./cmd/finalize demo --dir demo-data
 
-## test: everything CI runs (checks, race-enabled tests incl. MinIO integration)
+## test: everything CI runs (checks, race-enabled tests incl. MinIO integration and the fault suite,
+## then the offline infrastructure checks from mk/infra.mk)
 test: tools check
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) infra-check
 
 ## check: vet, gofmt, go mod tidy diff
 check: vet fmt tidy
@@ -59,8 +64,6 @@ fuzz:
 ## bench-upload: 2 GiB upload to MinIO and to a null S3 endpoint; throughput and peak RSS vs bare manager.Uploader
 bench-upload: tools
 	$(GO) run ./bench/uploadbench -size 2048 -runs 3
-
-bench: bench-upload
 
 clean:
 	rm -rf bin demo-data

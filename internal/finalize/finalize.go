@@ -148,6 +148,14 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 	if jerr != nil {
 		log.Warn().Err(jerr).Msg("ignoring unreadable upload journal; starting over")
 	}
+	// Keys must not move between runs: pin what they are derived from.
+	if l := jr.Layout(); l != nil {
+		rec.Start, rec.Room, rec.Tenant = l.Start, l.Room, l.Tenant
+	} else {
+		jr.Update(func(j *journal.Journal) {
+			j.Layout = &journal.Layout{Start: rec.Start, Room: rec.Room, Tenant: rec.Tenant}
+		})
+	}
 	defer func() {
 		if err := jr.Flush(); err != nil {
 			log.Error().Err(err).Msg("cannot write the upload journal: a retry will start over instead of resuming (nothing is lost)")
@@ -284,7 +292,9 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 		if err := r.writeManifest(ctx, manifestKey, m); err != nil {
 			return nil, r.classify(ctx, err)
 		}
-		jr.Update(func(j *journal.Journal) { j.Manifest = manifestKey })
+		if err := jr.Commit(func(j *journal.Journal) { j.Manifest = manifestKey }); err != nil {
+			log.Warn().Err(err).Msg("cannot journal the committed manifest")
+		}
 		log.Info().Str("manifest", manifestKey).Msg("manifest written; recording committed")
 	}
 	res := &committed{verified: verified}

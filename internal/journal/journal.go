@@ -68,6 +68,16 @@ type Journal struct {
 	Version  int               `json:"version"`
 	Files    map[string]*Entry `json:"files"`
 	Manifest string            `json:"manifest,omitempty"` // committed manifest key
+	Layout   *Layout           `json:"layout,omitempty"`
+}
+
+// Layout pins what the object keys were derived from in the first run, so
+// a later run (after some files were already deleted) renders the same
+// keys.
+type Layout struct {
+	Start  time.Time `json:"start"`
+	Room   string    `json:"room"`
+	Tenant string    `json:"tenant,omitempty"`
 }
 
 // ErrCorrupt reports an undecodable journal; callers start over.
@@ -151,6 +161,17 @@ func (s *Store) Get(name string) (Entry, bool) {
 	return c, true
 }
 
+// Layout returns the pinned layout, if any.
+func (s *Store) Layout() *Layout {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.j.Layout == nil {
+		return nil
+	}
+	l := *s.j.Layout
+	return &l
+}
+
 // Manifest returns the committed manifest key, if any.
 func (s *Store) Manifest() string {
 	s.mu.Lock()
@@ -169,6 +190,13 @@ func (s *Store) Update(f func(j *Journal)) {
 	if start {
 		go s.writer()
 	}
+}
+
+// Commit changes the journal and waits until it is on disk: for steps a
+// later run must never miss (an object completed, the manifest committed).
+func (s *Store) Commit(f func(j *Journal)) error {
+	s.Update(f)
+	return s.Flush()
 }
 
 // writer persists the latest state until nothing is dirty.

@@ -25,6 +25,9 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
 
+// errUploadGone: the journaled multipart upload no longer exists.
+var errUploadGone = errors.New("upload: multipart upload no longer exists")
+
 func newEntry(obj Object, m recording.Media, partSize int64, alg string) *journal.Entry {
 	return &journal.Entry{
 		Key: obj.Key, PartSize: partSize, Algorithm: alg, Size: m.Size, ModTimeNs: m.ModTime.UnixNano(),
@@ -122,7 +125,7 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 	if err != nil {
 		var api smithy.APIError
 		if errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload" {
-			return Verified{}, errStartOver // expired or aborted: start over cleanly
+			return Verified{}, errUploadGone
 		}
 		return Verified{}, fmt.Errorf("upload: cannot list parts of %s: %w", obj.Key, err)
 	}

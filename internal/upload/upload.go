@@ -69,7 +69,8 @@ type Object struct {
 // Journal records upload progress across runs (journal.Store).
 type Journal interface {
 	Get(name string) (journal.Entry, bool)
-	Update(f func(j *journal.Journal))
+	Update(f func(j *journal.Journal))       // persisted in the background
+	Commit(f func(j *journal.Journal)) error // persisted before returning
 }
 
 // Uploader uploads and verifies files.
@@ -224,7 +225,16 @@ func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.
 		}
 		return v, nil
 	case e.Status == journal.StatusUploading && e.UploadID != "" && e.PartSize == partSize && m.Size > partSize:
-		return u.resume(ctx, f, m, obj, e)
+		v, err := u.resume(ctx, f, m, obj, e)
+		if errors.Is(err, errUploadGone) {
+			// Aborted or expired, or completed by a run that died before
+			// journaling it: if S3 already holds these bytes, keep them.
+			if v, err := u.reuse(ctx, f, m, obj.Key, journal.Entry{}); err == nil {
+				return v, nil
+			}
+			return Verified{}, errStartOver
+		}
+		return v, err
 	}
 	return Verified{}, errStartOver
 }
@@ -295,7 +305,9 @@ func (u *Uploader) completed(obj Object, m recording.Media, partSize int64, vers
 	if obj.Journal == nil {
 		return
 	}
-	obj.Journal.Update(func(j *journal.Journal) {
+	// Durable before anything else happens: a run killed right after this
+	// must find the object instead of uploading it a second time.
+	_ = obj.Journal.Commit(func(j *journal.Journal) {
 		e := j.Files[m.Name]
 		if e == nil {
 			e = newEntry(obj, m, partSize, string(u.opts.Checksum))

@@ -1,0 +1,3 @@
+# The peer benchmark (filled in by the benchmark work).
+.PHONY: bench
+bench: bench-upload

@@ -1,3 +1,34 @@
-# The peer benchmark (filled in by the benchmark work).
-.PHONY: bench
-bench: bench-upload
+# The peer benchmark: finalize vs the aws CLI v2, rclone and mc, on MinIO
+# over HTTPS with SSE and on the null S3 endpoint. Not part of CI.
+# Peers are installed once into .tools/bench (ignored); the aws CLI comes
+# from apt. The report and chart are written to bench/report/.
+BENCH_TOOLS := $(CURDIR)/.tools/bench/bin
+RCLONE_VERSION ?= v1.76.0
+# mc's release tags are not semver; this is the pseudo-version of @latest we tested.
+MC_VERSION ?= v0.0.0-20250313080218-cf909e1063a9
+BENCH_ARGS ?= -sizes 256,2048,8192 -batch 10x200 -runs 3
+BENCH_REPORT := bench/report
+
+.PHONY: bench bench-peers
+
+## bench: peer benchmark (needs root for apt-get awscli); writes bench/report/{report.md,chart.png}
+bench: tools bench-peers
+	$(GO) run ./bench/peerbench -out $(BENCH_REPORT) -minio-bin $(MINIO) \
+		-rclone $(BENCH_TOOLS)/rclone -mc $(BENCH_TOOLS)/mc -aws /usr/bin/aws $(BENCH_ARGS)
+	cd bench/chart && $(GO) run . -in ../report/chart.json -out ../report/chart.png
+
+## bench-peers: install the pinned peers once
+bench-peers: $(BENCH_TOOLS)/rclone $(BENCH_TOOLS)/mc /usr/bin/aws
+
+$(BENCH_TOOLS)/rclone:
+	mkdir -p $(BENCH_TOOLS)
+	GOBIN=$(BENCH_TOOLS) GOFLAGS=-mod=mod $(GO) install github.com/rclone/rclone@$(RCLONE_VERSION)
+
+$(BENCH_TOOLS)/mc:
+	mkdir -p $(BENCH_TOOLS)
+	GOBIN=$(BENCH_TOOLS) GOFLAGS=-mod=mod $(GO) install github.com/minio/mc@$(MC_VERSION)
+
+# The aws CLI v2 as Debian packages it (bookworm: 2.9.19).
+/usr/bin/aws:
+	command -v apt-get >/dev/null || { echo "bench: no apt-get; install the aws CLI v2 at /usr/bin/aws"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli time

@@ -11,7 +11,7 @@ STATICCHECK_VERSION ?= 2025.1.1
 export JIBRI_S3_REQUIRE_MINIO := 1
 export MINIO_BIN := $(MINIO)
 
-.PHONY: all build test check vet fmt tidy tools demo bench-upload fuzz clean
+.PHONY: all build test check vet fmt tidy tools demo bench-upload fuzz faults clean
 
 # Infrastructure checks (infra-check) and the peer benchmark (bench) live in their own files.
 include mk/*.mk
@@ -60,6 +60,12 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzRender -fuzztime 30s ./internal/keytmpl
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/manifest
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/state
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/journal
+
+## faults: the fault-injection suite alone (also part of make test); prints the table, writes bench/out/faults.md
+faults: tools
+	mkdir -p bench/out
+	FAULTS_REPORT=$(CURDIR)/bench/out/faults.md $(GO) test -count=1 -timeout 20m -run TestFaultSuite -v ./internal/faults | grep -v '^=== RUN'
 
 ## bench-upload: 2 GiB upload to MinIO and to a null S3 endpoint; throughput and peak RSS vs bare manager.Uploader
 bench-upload: tools

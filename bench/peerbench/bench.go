@@ -345,7 +345,10 @@ func (b *bench) startup(ctx context.Context) error {
 			out, _ := os.Create(filepath.Join(b.tmp, "startup.log"))
 			cmd.Stdout, cmd.Stderr = out, out
 			start := time.Now()
-			err = cmd.Run()
+			if err = cmd.Start(); err == nil {
+				null.null.watchPID.Store(int64(cmd.Process.Pid))
+				err = cmd.Wait()
+			}
 			end := time.Now()
 			out.Close()
 			if err != nil {
@@ -356,9 +359,10 @@ func (b *bench) startup(ctx context.Context) error {
 			if !ok {
 				return fmt.Errorf("start-up run of %s: no connection reached the endpoint", tool)
 			}
-			j := startupJSON{FirstConn: first.Sub(start).Seconds() * 1000, Total: end.Sub(start).Seconds() * 1000}
+			j := startupJSON{FirstConn: first.Sub(start).Seconds() * 1000, Total: end.Sub(start).Seconds() * 1000,
+				OnCPU: float64(null.null.onCPU.Load()) / 1e6, Waiting: float64(null.null.waiting.Load()) / 1e6}
 			b.res.Startup[tool] = append(b.res.Startup[tool], j)
-			b.logf("start-up %-22s first connection %6.1f ms, done %6.1f ms", tool, j.FirstConn, j.Total)
+			b.logf("start-up %-22s first connection %6.1f ms (on CPU %5.1f ms, waiting for a CPU %5.1f ms), done %6.1f ms", tool, j.FirstConn, j.OnCPU, j.Waiting, j.Total)
 		}
 	}
 	b.res.StartupLoadEnd = loadAvg()

@@ -29,6 +29,9 @@ type nullEndpoint struct {
 	ca   string
 
 	firstAccept atomic.Int64 // UnixNano of the first accepted connection since reset
+	watchPID    atomic.Int64 // process whose scheduler statistics are taken at the first accept
+	onCPU       atomic.Int64 // its ns on a CPU by then, all threads
+	waiting     atomic.Int64 // its ns runnable but waiting for a CPU by then
 	mu          sync.Mutex
 	seen        map[string]map[string]bool // request kind -> integrity features
 }
@@ -61,7 +64,7 @@ func startNullEndpoint(dir string) (*nullEndpoint, error) {
 			MinVersion:   tls.VersionTLS12,
 		},
 	}
-	tl := tls.NewListener(stampListener{Listener: ln, first: &n.firstAccept}, n.srv.TLSConfig)
+	tl := tls.NewListener(stampListener{Listener: ln, n: n}, n.srv.TLSConfig)
 	go func() { _ = n.srv.Serve(tl) }()
 	return n, nil
 }
@@ -71,6 +74,9 @@ func (n *nullEndpoint) Close() { _ = n.srv.Close() }
 // reset forgets the first-connection time and the integrity features.
 func (n *nullEndpoint) reset() {
 	n.firstAccept.Store(0)
+	n.watchPID.Store(0)
+	n.onCPU.Store(0)
+	n.waiting.Store(0)
 	n.mu.Lock()
 	n.seen = map[string]map[string]bool{}
 	n.mu.Unlock()
@@ -213,16 +219,39 @@ func writeXML(w http.ResponseWriter, v any) {
 	_, _ = w.Write(append([]byte(xml.Header), out...))
 }
 
-// stampListener records the time of the first accepted connection.
+// stampListener records the time of the first accepted connection and
+// the scheduler statistics of the watched process at that moment.
 type stampListener struct {
 	net.Listener
-	first *atomic.Int64
+	n *nullEndpoint
 }
 
 func (l stampListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		l.first.CompareAndSwap(0, time.Now().UnixNano())
+	if err == nil && l.n.firstAccept.CompareAndSwap(0, time.Now().UnixNano()) {
+		if pid := l.n.watchPID.Load(); pid != 0 {
+			run, wait := schedStat(int(pid))
+			l.n.onCPU.Store(run)
+			l.n.waiting.Store(wait)
+		}
 	}
 	return c, err
+}
+
+// schedStat sums /proc/PID/task/*/schedstat: nanoseconds on a CPU and
+// nanoseconds runnable but waiting, over the live threads.
+func schedStat(pid int) (run, wait int64) {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		var r, w int64
+		if _, err := fmt.Sscan(string(data), &r, &w); err == nil {
+			run += r
+			wait += w
+		}
+	}
+	return run, wait
 }

@@ -53,6 +53,8 @@ type sampleJSON struct {
 type startupJSON struct {
 	FirstConn float64 `json:"first_connection_ms"`
 	Total     float64 `json:"total_ms"`
+	OnCPU     float64 `json:"on_cpu_ms"`  // all threads, until the first connection
+	Waiting   float64 `json:"waiting_ms"` // runnable, waiting for a CPU, until the first connection
 }
 
 func toJSON(s sample) sampleJSON {

@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		switch args[0] {
 		case "demo":
 			return runDemo(ctx, args[1:], stdout, stderr, getenv)
+		case "secrets":
+			return runSecrets(ctx, args[1:], stdout, stderr, getenv)
 		case "version", "--version", "-version":
 			fmt.Fprintln(stdout, "finalize", version.Version)
 			return exitOK

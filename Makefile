@@ -7,11 +7,12 @@ TOOLS := $(CURDIR)/.tools/bin
 # MinIO release tags are not semver; this is the pseudo-version we test with.
 MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO := $(TOOLS)/minio
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(TOOLS)/staticcheck
 export JIBRI_S3_REQUIRE_MINIO := 1
 export MINIO_BIN := $(MINIO)
 
-.PHONY: all build test check vet fmt tidy tools demo bench-upload fuzz faults clean
+.PHONY: all build test check vet staticcheck fmt tidy tools demo bench-upload fuzz faults clean
 
 # Infrastructure checks (infra-check) and the peer benchmark (bench) live in their own files.
 include mk/*.mk
@@ -21,8 +22,8 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
-## tools: build MinIO (the real S3 of the integration tests) into .tools/bin once
-tools: $(MINIO)
+## tools: build MinIO (the real S3 of the integration tests) and staticcheck into .tools/bin once
+tools: $(MINIO) $(STATICCHECK)
 
 $(MINIO):
 	mkdir -p $(TOOLS)
@@ -38,8 +39,15 @@ test: tools check
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) infra-check
 
-## check: vet, gofmt, go mod tidy diff
-check: vet fmt tidy
+## check: vet, staticcheck, gofmt, go mod tidy diff
+check: vet staticcheck fmt tidy
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 vet:
 	$(GO) vet ./...

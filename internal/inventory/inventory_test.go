@@ -103,8 +103,12 @@ func TestRetryDelay(t *testing.T) {
 		}
 		prev = d
 	}
-	if RetryDelay(p, "s", 2) != RetryDelay(p, "s", 2) {
-		t.Fatal("delay not stable")
+	first, again := RetryDelay(p, "s", 2), RetryDelay(p, "s", 2)
+	if first != again {
+		t.Fatalf("delay not stable: %s then %s", first, again)
+	}
+	if other := RetryDelay(p, "t", 2); other == first {
+		t.Logf("sessions s and t got the same jitter (%s): possible, but unlikely", other)
 	}
 }
 

@@ -40,6 +40,7 @@ func newEntry(obj Object, m recording.Media, partSize int64, alg string) *journa
 // where the fault-injection points around parts and completion sit.
 type partRecorder struct {
 	u        *Uploader
+	f        *os.File
 	m        recording.Media
 	obj      Object
 	partSize int64
@@ -51,6 +52,13 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 			if _, ok := in.Parameters.(*s3.CompleteMultipartUploadInput); ok {
 				r.u.failpoint("before-complete")
+				// A file that changed while its parts were read must not
+				// become an object version: stop before completing. The
+				// parts stay for the journal; the next run sees the change,
+				// aborts this upload and starts over.
+				if err := sameFile(r.f, r.m); err != nil {
+					return middleware.InitializeOutput{}, middleware.Metadata{}, err
+				}
 			}
 			out, md, err := next.HandleInitialize(ctx, in)
 			if err != nil {
@@ -151,7 +159,7 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		}
 		send = append(send, i)
 	}
-	rec := &partRecorder{u: u, m: m, obj: obj, partSize: e.PartSize}
+	rec := &partRecorder{u: u, f: f, m: m, obj: obj, partSize: e.PartSize}
 	rec.parts.Store(int32(len(done)))
 	sent, err := u.sendParts(ctx, t, obj, e, send, rec)
 	if err != nil {
@@ -161,6 +169,9 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 	sort.Slice(done, func(a, b int) bool { return aws.ToInt32(done[a].PartNumber) < aws.ToInt32(done[b].PartNumber) })
 
 	u.failpoint("before-complete")
+	if err := sameFile(f, m); err != nil {
+		return Verified{}, err
+	}
 	local, err := t.Encoded()
 	if err != nil {
 		return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, err)

@@ -257,7 +257,7 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 		ChecksumAlgorithm: types.ChecksumAlgorithm(u.opts.Checksum),
 	}
 	u.applyObjectOptions(in)
-	rec := &partRecorder{u: u, m: m, obj: obj, partSize: partSize}
+	rec := &partRecorder{u: u, f: f, m: m, obj: obj, partSize: partSize}
 	out, err := u.mgr.Upload(ctx, in, func(mu *manager.Uploader) {
 		mu.PartSize = partSize
 		mu.ClientOptions = append(mu.ClientOptions, func(o *s3.Options) {
@@ -267,6 +267,9 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 	if err != nil {
 		if errors.Is(err, checksum.ErrIncomplete) {
 			return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, err)
+		}
+		if errors.Is(err, ErrChanged) {
+			return Verified{}, closest(err, ErrChanged) // stopped before completion
 		}
 		return Verified{}, fmt.Errorf("upload: cannot upload %s to %s: %w", m.Name, obj.Key, err)
 	}
@@ -439,4 +442,15 @@ func fullObjectChecksum(t *checksum.Tracker, alg checksum.Algorithm) func(*middl
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
 	}
+}
+
+// closest returns the error in err's chain that directly wraps target (the
+// one that says what happened), without the SDK's layers around it.
+func closest(err, target error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if errors.Unwrap(e) == target {
+			return e
+		}
+	}
+	return err
 }

@@ -51,7 +51,7 @@ func newBench(ctx context.Context, o options, root string, stderr io.Writer) (*b
 		return nil, fmt.Errorf("cannot find this program: %w", err)
 	}
 	b.logf("building finalize and bareupload")
-	if b.paths.finalize, b.paths.bare, err = build(ctx, root, filepath.Join(tmp, "bin")); err != nil {
+	if b.paths.finalize, b.paths.bare, err = build(ctx, root, filepath.Join(tmp, "bin"), o.symbols); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -278,22 +278,29 @@ func (b *bench) once(ctx context.Context, t *target, tool string, recs []recordi
 		}
 		specs = append(specs, s)
 	}
+	var want int64
+	for _, r := range recs {
+		want += r.size
+	}
+	var before int64
 	if t.null != nil {
 		t.null.reset()
+		before = t.null.null.Received()
 	}
 	s, err := b.run.run(ctx, specs)
 	if err != nil {
 		return sampleJSON{}, err
+	}
+	if t.null != nil {
+		if got := t.null.null.Received() - before; got < want {
+			return sampleJSON{}, fmt.Errorf("the null endpoint received %d bytes, want at least %d", got, want)
+		}
 	}
 	if t.null != nil && observe {
 		b.res.Integrity[tool] = t.null.integrity()
 	}
 	if t.null == nil {
 		// A sanity check that the bytes arrived, then a clean bucket.
-		var want int64
-		for _, r := range recs {
-			want += r.size
-		}
 		n, got, err := t.count(ctx, "")
 		if err != nil {
 			return sampleJSON{}, err

@@ -63,6 +63,7 @@ type options struct {
 	out         string
 	targets     string
 	keepTmp     bool
+	symbols     bool   // keep the symbol table (for perf)
 	ref         string // child mode
 	refFile     string
 	refAddr     string
@@ -88,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer, root string) (options, error) {
 	fs.StringVar(&o.paths.mc, "mc", filepath.Join(root, ".tools", "bench", "bin", "mc"), "MinIO client")
 	fs.StringVar(&o.out, "out", filepath.Join(root, "bench", "report"), "report directory")
 	fs.BoolVar(&o.keepTmp, "keep-tmp", false, "keep the temporary directory")
+	fs.BoolVar(&o.symbols, "symbols", false, "build finalize and bareupload with their symbol tables, for perf")
 	fs.StringVar(&o.ref, "ref", "", "internal: run one physical reference")
 	fs.StringVar(&o.refFile, "ref-file", "", "internal")
 	fs.StringVar(&o.refAddr, "ref-addr", "", "internal")
@@ -155,8 +157,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 // build compiles finalize (as make build does) and bareupload into dir.
-func build(ctx context.Context, root, dir string) (finalize, bare string, err error) {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", dir+string(filepath.Separator), "./cmd/finalize", "./bench/bareupload")
+func build(ctx context.Context, root, dir string, symbols bool) (finalize, bare string, err error) {
+	ldflags := "-s -w"
+	if symbols {
+		ldflags = ""
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", dir+string(filepath.Separator), "./cmd/finalize", "./bench/bareupload")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

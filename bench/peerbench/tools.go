@@ -70,10 +70,11 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 	creds := []string{"AWS_ACCESS_KEY_ID=" + t.accessKey, "AWS_SECRET_ACCESS_KEY=" + t.secretKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
 	switch tool {
 	case toolOurs:
-		// finalize leaves a state file (with --keep) that would make the
-		// next run a no-op.
-		if err := os.Remove(filepath.Join(rec.dir, ".finalize-state.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return spec{}, fmt.Errorf("cannot reset state: %w", err)
+		// finalize leaves its state and journal (with --keep), which would
+		// make the next run reuse the object instead of uploading it:
+		// start every run from the recording as Jibri leaves it.
+		if err := resetRecording(rec); err != nil {
+			return spec{}, err
 		}
 		sse := "none"
 		if t.sse {
@@ -149,6 +150,24 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 		return spec{name: "mc", path: p.mc, args: args, env: env}, nil
 	}
 	return spec{}, fmt.Errorf("unknown tool %q", tool)
+}
+
+// resetRecording removes everything but metadata.json and the media file
+// from the recording directory.
+func resetRecording(rec recording) error {
+	entries, err := os.ReadDir(rec.dir)
+	if err != nil {
+		return fmt.Errorf("cannot reset the recording: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == "metadata.json" || e.Name() == rec.name {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(rec.dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("cannot reset the recording: %w", err)
+		}
+	}
+	return nil
 }
 
 // awsConfig writes the aws CLI's config with our part size and concurrency.

@@ -110,9 +110,13 @@ func env(t target, extra ...string) []string {
 
 // runOurs runs finalize exactly as Jibri would: argv [finalize, dir].
 func (b *bench) runOurs(ctx context.Context, t target) (sample, error) {
-	// --keep leaves a done state that would make the next run a no-op.
-	if err := os.Remove(filepath.Join(b.rec.dir, ".finalize-state.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return sample{}, fmt.Errorf("cannot reset state: %w", err)
+	// --keep leaves a done state and a journal that would make the next run
+	// a no-op.
+	// The journal would make it reuse the object instead of uploading it.
+	for _, name := range []string{".finalize-state.json", ".finalize-journal.json"} {
+		if err := os.Remove(filepath.Join(b.rec.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return sample{}, fmt.Errorf("cannot reset state: %w", err)
+		}
 	}
 	extra := []string{
 		"JIBRI_UPLOAD_BUCKET=" + t.bucket,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -58,7 +59,13 @@ func newBench(ctx context.Context, o options, root string, stderr io.Writer) (*b
 	b.res = results{
 		Started: time.Now().UTC(), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(), CPUModel: cpuModel(),
 		PartMiB: o.set.partMiB, Concurrency: o.set.concurrency, Runs: o.runs,
-		Versions: b.versions(), Integrity: map[string]string{},
+		Versions: b.versions(), Integrity: map[string]string{}, Invocations: 1,
+	}
+	if o.appendTo {
+		if err := b.loadEarlier(); err != nil {
+			b.close()
+			return nil, err
+		}
 	}
 	for _, name := range strings.Split(o.targets, ",") {
 		var t *target
@@ -82,6 +89,25 @@ func newBench(ctx context.Context, o options, root string, stderr io.Writer) (*b
 		return nil, err
 	}
 	return b, nil
+}
+
+// loadEarlier continues the results.json of an earlier invocation.
+func (b *bench) loadEarlier() error {
+	data, err := os.ReadFile(filepath.Join(b.opts.out, "results.json"))
+	if err != nil {
+		return fmt.Errorf("-append: %w", err)
+	}
+	var earlier results
+	if err := json.Unmarshal(data, &earlier); err != nil {
+		return fmt.Errorf("-append: cannot parse results.json: %w", err)
+	}
+	if earlier.PartMiB != b.res.PartMiB || earlier.Concurrency != b.res.Concurrency {
+		return fmt.Errorf("-append: the earlier results used other settings")
+	}
+	earlier.Versions = b.res.Versions
+	earlier.Invocations++
+	b.res = earlier
+	return nil
 }
 
 func (b *bench) close() {
@@ -321,6 +347,9 @@ func rotate(v []string, i int) []string {
 	return append(slices.Clone(v[i:]), v[:i]...)
 }
 
+// systemCASuffix names the start-up variant without a CA-bundle option.
+const systemCASuffix = " (no CA bundle)"
+
 // startup measures, for each tool, the time from exec to the first
 // connection reaching the null endpoint, for a tiny recording.
 func (b *bench) startup(ctx context.Context) error {
@@ -330,7 +359,7 @@ func (b *bench) startup(ctx context.Context) error {
 			null = t
 		}
 	}
-	if null == nil {
+	if null == nil || b.opts.startupRuns < 1 {
 		return nil
 	}
 	rec, err := makeRecording(filepath.Join(b.tmp, "tiny"), 4<<10)
@@ -340,9 +369,22 @@ func (b *bench) startup(ctx context.Context) error {
 	defer os.RemoveAll(filepath.Join(b.tmp, "tiny"))
 	b.res.StartupLoadStart = loadAvg()
 	b.res.Startup = map[string][]startupJSON{}
+	// Each tool as configured (CA-bundle options), then the Go tools of
+	// this repository trusting the endpoint through SSL_CERT_FILE, as they
+	// would trust a public endpoint through the system roots.
+	var variants []string
+	for _, tool := range b.opts.tools {
+		variants = append(variants, tool)
+		if tool == toolOurs || tool == toolBare {
+			variants = append(variants, tool+systemCASuffix)
+		}
+	}
 	for i := range b.opts.startupRuns {
-		for _, tool := range rotate(b.opts.tools, i) {
-			s, err := b.paths.command(tool, null, rec, b.opts.set)
+		for _, v := range rotate(variants, i) {
+			tool, systemCA := strings.CutSuffix(v, systemCASuffix)
+			set := b.opts.set
+			set.systemCA = systemCA
+			s, err := b.paths.command(tool, null, rec, set)
 			if err != nil {
 				return err
 			}
@@ -368,8 +410,8 @@ func (b *bench) startup(ctx context.Context) error {
 			}
 			j := startupJSON{FirstConn: first.Sub(start).Seconds() * 1000, Total: end.Sub(start).Seconds() * 1000,
 				OnCPU: float64(null.null.onCPU.Load()) / 1e6, Waiting: float64(null.null.waiting.Load()) / 1e6}
-			b.res.Startup[tool] = append(b.res.Startup[tool], j)
-			b.logf("start-up %-22s first connection %6.1f ms (on CPU %5.1f ms, waiting for a CPU %5.1f ms), done %6.1f ms", tool, j.FirstConn, j.OnCPU, j.Waiting, j.Total)
+			b.res.Startup[v] = append(b.res.Startup[v], j)
+			b.logf("start-up %-40s first connection %6.1f ms (on CPU %5.1f ms, waiting for a CPU %5.1f ms), done %6.1f ms", v, j.FirstConn, j.OnCPU, j.Waiting, j.Total)
 		}
 	}
 	b.res.StartupLoadEnd = loadAvg()

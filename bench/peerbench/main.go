@@ -64,6 +64,7 @@ type options struct {
 	targets     string
 	keepTmp     bool
 	symbols     bool   // keep the symbol table (for perf)
+	appendTo    bool   // add to the results.json already in out
 	ref         string // child mode
 	refFile     string
 	refAddr     string
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer, root string) (options, error) {
 	fs.StringVar(&o.paths.mc, "mc", filepath.Join(root, ".tools", "bench", "bin", "mc"), "MinIO client")
 	fs.StringVar(&o.out, "out", filepath.Join(root, "bench", "report"), "report directory")
 	fs.BoolVar(&o.keepTmp, "keep-tmp", false, "keep the temporary directory")
+	fs.BoolVar(&o.appendTo, "append", false, "add the workloads to the results.json already in -out (start-up kept unless -startup-runs > 0)")
 	fs.BoolVar(&o.symbols, "symbols", false, "build finalize and bareupload with their symbol tables, for perf")
 	fs.StringVar(&o.ref, "ref", "", "internal: run one physical reference")
 	fs.StringVar(&o.refFile, "ref-file", "", "internal")

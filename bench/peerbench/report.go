@@ -37,6 +37,9 @@ func markdown(r results) string {
 	w("Every tool gets part size %d MiB and %d parts in flight per recording where it has the knob; medians of %d runs per cell, the order of the tools rotating run by run. ", r.PartMiB, r.Concurrency, r.Runs)
 	w("Throughput is MB/s (10^6 bytes/s) of the recording bytes, wall clock from exec to exit (start-up, checks and verification included). CPU is user+sys of the process(es), peak RSS is GNU time's %%M (summed over the ten processes of the backlog workload). ")
 	w("Ratios ours/peer are the median of the per-run ratios (each run of ours paired with the same run of the peer). ")
+	if r.Invocations > 1 {
+		w("These results come from %d invocations of peerbench (-append), one workload block after another; ratios are only taken within a block. ", r.Invocations)
+	}
 	w("The machine was shared with other builds while this ran: the load average is recorded for each block, and only the ratios within a block are meaningful.\n\n")
 	w("![throughput chart](chart.png)\n\n")
 
@@ -48,7 +51,7 @@ func markdown(r results) string {
 	w("\n")
 
 	w("## Integrity: what each tool sends\n\n")
-	w("| tool | integrity headers seen by the null endpoint (first run, 256 MiB) | what the server can verify | reads the file |\n|---|---|---|---|\n")
+	w("| tool | integrity headers seen by the null endpoint (first run of a single recording) | what the server can verify | reads the file |\n|---|---|---|---|\n")
 	for _, t := range allTools {
 		obs := r.Integrity[t]
 		if obs == "" {
@@ -114,9 +117,9 @@ func markdown(r results) string {
 	if len(r.Startup) > 0 {
 		w("## Start-up: exec to the first connection, tiny recording (4 KiB), null endpoint\n\n")
 		w("Median of %d runs per tool (load avg %s→%s). The first connection is when the endpoint accepts the tool's TCP connection, i.e. its first byte on the wire; done is exec to exit (upload and, for finalize, verification, manifest and cleanup included).\n\n", len(r.Startup[toolOurs]), r.StartupLoadStart, r.StartupLoadEnd)
-		w("On CPU and waiting are the tool's scheduler statistics (/proc/PID/task/*/schedstat, live threads) when its first connection arrives: time running, and time runnable but waiting for a CPU taken by other work on this shared machine. For a child process, thread time may be missing (aws CLI's Python forks nothing, but its threads may exit).\n\n")
+		w("On CPU and waiting are the tool's scheduler statistics (/proc/PID/task/*/schedstat, live threads) when its first connection arrives: time running, and time runnable but waiting for a CPU taken by other work on this shared machine. Threads that exited before the first connection are not counted. The rows marked (no CA bundle) trust the endpoint through SSL_CERT_FILE instead of a CA-bundle option: a CA bundle makes finalize (package s3conn) and the SDK load and parse every system root certificate before the first connection, while against AWS itself the roots are loaded during the first TLS handshake, after the first byte.\n\n")
 		w("| tool | first connection ms | on CPU ms | waiting for a CPU ms | done ms |\n|---|---:|---:|---:|---:|\n")
-		for _, t := range allTools {
+		for _, t := range []string{toolOurs, toolOurs + systemCASuffix, toolBare, toolBare + systemCASuffix, toolAWS, toolRclone, toolMC} {
 			s := r.Startup[t]
 			if len(s) == 0 {
 				continue
@@ -253,13 +256,17 @@ func evaluate(r results) []verdict {
 	add(fmt.Sprintf("peak RSS flat from the smallest to the largest recording (growth ≤ %d MiB)", rssFlatMiB), okFlat, dFlat)
 	add("CPU s/GiB ≤ the best peer's (ours vs best peer)", okCPU, dCPU)
 
-	if s := r.Startup[toolOurs]; len(s) > 0 {
+	for _, v := range []string{toolOurs, toolOurs + systemCASuffix} {
+		s := r.Startup[v]
+		if len(s) == 0 {
+			continue
+		}
 		var fc, cpu, wait []float64
 		for _, x := range s {
 			fc, cpu, wait = append(fc, x.FirstConn), append(cpu, x.OnCPU), append(wait, x.Waiting)
 		}
 		m := median(fc)
-		add(fmt.Sprintf("start-up: exec to first byte < %d ms", startupBudgetMS), m < startupBudgetMS,
+		add(fmt.Sprintf("start-up: exec to first byte < %d ms, %s", startupBudgetMS, v), m < startupBudgetMS,
 			[]string{fmt.Sprintf("%.1f ms wall (%.1f ms on CPU, %.1f ms waiting for a CPU)", m, median(cpu), median(wait))})
 	}
 	return out

@@ -18,6 +18,7 @@ type results struct {
 	PartMiB          int64                    `json:"part_mib"`
 	Concurrency      int                      `json:"concurrency"`
 	Runs             int                      `json:"runs"`
+	Invocations      int                      `json:"invocations"` // peerbench runs that produced these results (-append)
 	Versions         map[string]string        `json:"versions"`
 	Integrity        map[string]string        `json:"integrity_observed"` // by tool, on the null endpoint
 	Startup          map[string][]startupJSON `json:"startup"`

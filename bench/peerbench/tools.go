@@ -47,6 +47,10 @@ type spec struct {
 type settings struct {
 	partMiB     int64
 	concurrency int
+	// systemCA makes the Go tools trust the target through SSL_CERT_FILE
+	// (as if its certificate were the system's only root) instead of their
+	// CA-bundle option, which loads every system root before connecting.
+	systemCA bool
 }
 
 // cleanEnv returns the environment without AWS_*, JIBRI_UPLOAD_*, MC_* or
@@ -84,7 +88,6 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 			"JIBRI_UPLOAD_BUCKET="+benchBucket,
 			"JIBRI_UPLOAD_ENDPOINT="+t.endpoint,
 			"JIBRI_UPLOAD_PATH_STYLE=true",
-			"JIBRI_UPLOAD_CA_BUNDLE="+t.caFile,
 			"JIBRI_UPLOAD_PART_SIZE="+part,
 			"JIBRI_UPLOAD_CONCURRENCY="+conc,
 			"JIBRI_UPLOAD_SSE="+sse,
@@ -92,6 +95,11 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 			"JIBRI_UPLOAD_METRICS_FILE=none",
 			"JIBRI_UPLOAD_LOG_FORMAT=json",
 		)
+		if s.systemCA {
+			env = append(env, "SSL_CERT_FILE="+t.caFile)
+		} else {
+			env = append(env, "JIBRI_UPLOAD_CA_BUNDLE="+t.caFile)
+		}
 		return spec{name: "finalize", path: p.finalize, args: []string{rec.dir}, env: env}, nil
 	case toolBare:
 		sse := "none"
@@ -99,8 +107,14 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 			sse = "aes256"
 		}
 		args := []string{"-endpoint", t.endpoint, "-bucket", benchBucket, "-key", key, "-file", rec.media,
-			"-part-size", part, "-concurrency", conc, "-sse", sse, "-ca-bundle", t.caFile}
-		return spec{name: "bareupload", path: p.bare, args: args, env: creds}, nil
+			"-part-size", part, "-concurrency", conc, "-sse", sse}
+		env := creds
+		if s.systemCA {
+			env = append(env, "SSL_CERT_FILE="+t.caFile)
+		} else {
+			args = append(args, "-ca-bundle", t.caFile)
+		}
+		return spec{name: "bareupload", path: p.bare, args: args, env: env}, nil
 	case toolAWS:
 		cfg, err := p.awsConfig(s)
 		if err != nil {
@@ -120,7 +134,10 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 		}
 		args := []string{"copyto", rec.media, "bench:" + benchBucket + "/" + key,
 			"--s3-chunk-size", part + "M", "--s3-upload-cutoff", part + "M", "--s3-upload-concurrency", conc,
-			"--ca-cert", t.caFile, "--s3-no-check-bucket", "-q"}
+			"--s3-no-check-bucket", "-q"}
+		if !s.systemCA {
+			args = append(args, "--ca-cert", t.caFile)
+		}
 		if t.sse {
 			args = append(args, "--s3-server-side-encryption", "AES256")
 		}
@@ -139,6 +156,9 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 			"RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=" + t.secretKey,
 			"RCLONE_CONFIG_BENCH_REGION=us-east-1",
 			"RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE=true",
+		}
+		if s.systemCA {
+			env = append(env, "SSL_CERT_FILE="+t.caFile)
 		}
 		return spec{name: "rclone", path: p.rclone, args: args, env: env}, nil
 	case toolMC:

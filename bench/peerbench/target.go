@@ -35,6 +35,7 @@ type target struct {
 	secretKey string
 	sse       bool // ask for SSE-S3 (AES256)
 	null      *nullEndpoint
+	dataDir   string // MinIO's data directory
 	client    *s3.Client
 	stop      func()
 }
@@ -111,7 +112,7 @@ func startMinIOTarget(ctx context.Context, bin, dir string) (*target, error) {
 	}
 	t := &target{
 		name: targetMinIO, endpoint: fmt.Sprintf("https://127.0.0.1:%d", port), caFile: caFile,
-		accessKey: minioUser, secretKey: minioSecret, sse: true,
+		accessKey: minioUser, secretKey: minioSecret, sse: true, dataDir: filepath.Join(dir, "data"),
 		stop: func() { _ = cmd.Process.Kill(); _ = cmd.Wait() },
 	}
 	if err := waitHealthy(ctx, t.endpoint, caFile); err != nil {
@@ -165,6 +166,13 @@ func (t *target) empty(ctx context.Context) error {
 	}
 	for _, u := range ups.Uploads {
 		_, _ = t.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(benchBucket), Key: u.Key, UploadId: u.UploadId})
+	}
+	// MinIO moves deleted data to a trash directory it empties lazily;
+	// with 8 GiB objects that fills the disk within a few runs.
+	trash := filepath.Join(t.dataDir, ".minio.sys", "tmp", ".trash")
+	entries, _ := os.ReadDir(trash)
+	for _, e := range entries {
+		_ = os.RemoveAll(filepath.Join(trash, e.Name()))
 	}
 	return nil
 }

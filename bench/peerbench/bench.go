@@ -265,8 +265,8 @@ func (b *bench) workload(ctx context.Context, name string, count int, mib int64)
 					return fmt.Errorf("%s, %s, run %d, %s: %w", name, t.name, i+1, tool, err)
 				}
 				tr.Samples[tool] = append(tr.Samples[tool], s)
-				b.logf("%-9s %-32s run %d/%d %-22s %7.2fs %8.1f MB/s  cpu %6.2fs  rss %6.1f MiB  load %s",
-					name, t.name, i+1, b.opts.runs, tool, s.Wall, s.mbps(w.Bytes), s.CPU, s.RSSMiB, loadAvg())
+				b.logf("%-9s %-32s run %d/%d %-22s %7.2fs %8.1f MB/s  cpu %6.2fs  server cpu %6.2fs  rss %6.1f MiB  load %s",
+					name, t.name, i+1, b.opts.runs, tool, s.Wall, s.mbps(w.Bytes), s.CPU, s.ServerCPU, s.RSSMiB, loadAvg())
 			}
 		}
 		tr.LoadEnd = loadAvg()
@@ -313,7 +313,9 @@ func (b *bench) once(ctx context.Context, t *target, tool string, recs []recordi
 		t.null.reset()
 		before = t.null.null.Received()
 	}
+	cpu0 := t.serverCPU()
 	s, err := b.run.run(ctx, specs)
+	serverCPU := t.serverCPU() - cpu0
 	if err != nil {
 		return sampleJSON{}, err
 	}
@@ -338,7 +340,9 @@ func (b *bench) once(ctx context.Context, t *target, tool string, recs []recordi
 			return sampleJSON{}, err
 		}
 	}
-	return toJSON(s), nil
+	js := toJSON(s)
+	js.ServerCPU = serverCPU
+	return js, nil
 }
 
 // rotate returns v rotated left by i.

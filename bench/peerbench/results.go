@@ -49,6 +49,7 @@ type sampleJSON struct {
 	CPU       float64 `json:"cpu_s"`
 	RSSMiB    float64 `json:"peak_rss_mib"`     // summed over the processes of a run
 	RSSMaxMiB float64 `json:"max_proc_rss_mib"` // largest single process
+	ServerCPU float64 `json:"server_cpu_s"`     // MinIO's CPU, or this process's for the null endpoint
 }
 
 type startupJSON struct {
@@ -68,6 +69,7 @@ func (s sampleJSON) mbps(bytes int64) float64 { return float64(bytes) / 1e6 / ma
 // cell is the summary of one tool's runs.
 type cell struct {
 	mbps, cpu, cpuPerGiB, rss float64 // medians
+	serverCPU                 float64 // median
 	perRun                    []float64
 	ok                        bool
 }
@@ -76,13 +78,14 @@ func summarize(samples []sampleJSON, bytes int64) cell {
 	if len(samples) == 0 {
 		return cell{}
 	}
-	var thr, cpu, rss []float64
+	var thr, cpu, rss, server []float64
 	for _, s := range samples {
 		thr = append(thr, s.mbps(bytes))
 		cpu = append(cpu, s.CPU)
 		rss = append(rss, s.RSSMiB)
+		server = append(server, s.ServerCPU)
 	}
-	c := cell{mbps: median(thr), cpu: median(cpu), rss: median(rss), perRun: thr, ok: true}
+	c := cell{mbps: median(thr), cpu: median(cpu), rss: median(rss), perRun: thr, ok: true, serverCPU: median(server)}
 	c.cpuPerGiB = c.cpu / (float64(bytes) / (1 << 30))
 	return c
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +37,7 @@ type target struct {
 	sse       bool // ask for SSE-S3 (AES256)
 	null      *nullEndpoint
 	dataDir   string // MinIO's data directory
+	pid       int    // MinIO's process, 0 for the in-process null endpoint
 	client    *s3.Client
 	stop      func()
 }
@@ -114,6 +116,7 @@ func startMinIOTarget(ctx context.Context, bin, dir string) (*target, error) {
 		name: targetMinIO, endpoint: fmt.Sprintf("https://127.0.0.1:%d", port), caFile: caFile,
 		accessKey: minioUser, secretKey: minioSecret, sse: true, dataDir: filepath.Join(dir, "data"),
 		stop: func() { _ = cmd.Process.Kill(); _ = cmd.Wait() },
+		pid:  cmd.Process.Pid,
 	}
 	if err := waitHealthy(ctx, t.endpoint, caFile); err != nil {
 		t.stop()
@@ -128,6 +131,31 @@ func startMinIOTarget(ctx context.Context, bin, dir string) (*target, error) {
 		return nil, fmt.Errorf("cannot create bucket on MinIO: %w", err)
 	}
 	return t, nil
+}
+
+// serverCPU returns the CPU seconds the server has used so far: MinIO's
+// process, or this whole process for the in-process null endpoint.
+func (t *target) serverCPU() float64 {
+	if t.pid == 0 {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			return 0
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", t.pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which ends with the last ')'.
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return float64(utime+stime) / 100 // USER_HZ
 }
 
 func (t *target) newClient() (*s3.Client, error) {

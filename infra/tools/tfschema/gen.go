@@ -61,14 +61,18 @@ func generate(pkgDir, out string) error {
 	}
 	s := &Schema{Resources: map[string]*Block{}, DataSources: map[string]*Block{}}
 	for _, tl := range idx.topLevel {
-		b, err := idx.block(tl.entries, tl.class+"Config", 0)
+		b, err := idx.block(tl.entries, tl.class+"Config", 0, false)
 		if err != nil {
 			return fmt.Errorf("%s: %w", tl.tfType, err)
 		}
 		have := map[string]bool{}
 		for _, a := range b.Attributes {
 			have[a.Name] = true
-			if a.Name == "id" {
+			// The packages do not say which optional arguments the provider also computes
+			// (Optional+Computed: aws_iam_role.name from name_prefix, aws_region.region), so
+			// every optional top-level argument of a resource or data source is taken as
+			// computed too: mocks then fill what the configuration leaves unset.
+			if a.Optional && tl.kind != "Provider" {
 				a.Computed = true
 			}
 		}
@@ -217,7 +221,8 @@ func (idx *pkgIndex) readDecl(dts string) {
 }
 
 // block builds the schema block of a struct from its entries; iface names its TypeScript interface.
-func (idx *pkgIndex) block(es []entry, iface string, depth int) (*Block, error) {
+// inSet is true inside a set-nested block, where dynamic types are not allowed.
+func (idx *pkgIndex) block(es []entry, iface string, depth int, inSet bool) (*Block, error) {
 	if depth > 20 {
 		return nil, fmt.Errorf("nesting too deep at %s", iface)
 	}
@@ -230,7 +235,7 @@ func (idx *pkgIndex) block(es []entry, iface string, depth int) (*Block, error) 
 			return nil, fmt.Errorf("%s.%s: no struct function for %s", iface, e.name, e.storage)
 		}
 		if e.fn != "" {
-			inner, err := idx.block(idx.funcs[e.fn], idx.funcIface[e.fn], depth+1)
+			inner, err := idx.block(idx.funcs[e.fn], idx.funcIface[e.fn], depth+1, inSet || (e.isBlock && blockKind(e) == "set"))
 			if err != nil {
 				return nil, err
 			}
@@ -252,6 +257,11 @@ func (idx *pkgIndex) block(es []entry, iface string, depth int) (*Block, error) 
 			continue
 		}
 		t, err := leafType(e)
+		if inSet && strings.Contains(t, `"dynamic"`) {
+			// Terraform forbids dynamic types in set blocks; cdktf says "any" where the
+			// provider's schema is too deep for it (e.g. wafv2 statements): JSON strings fit.
+			t = strings.ReplaceAll(t, `"dynamic"`, `"string"`)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s.%s: %w", iface, e.name, err)
 		}

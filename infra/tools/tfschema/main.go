@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
 func main() {
@@ -139,8 +140,28 @@ func (p *provider) ValidateDataResourceConfig(context.Context, *tfprotov6.Valida
 	return &tfprotov6.ValidateDataResourceConfigResponse{}, nil
 }
 
-func (p *provider) UpgradeResourceState(context.Context, *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
-	return &tfprotov6.UpgradeResourceStateResponse{Diagnostics: unsupported("state upgrade")}, nil
+// UpgradeResourceState decodes stored state with the current schema (tofu test
+// reads back the state of earlier runs this way, even with mock providers).
+func (p *provider) UpgradeResourceState(_ context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	s, ok := p.schema.ResourceSchemas[req.TypeName]
+	if !ok {
+		return &tfprotov6.UpgradeResourceStateResponse{Diagnostics: unsupported("unknown resource type " + req.TypeName)}, nil
+	}
+	typ := s.ValueType()
+	if req.RawState == nil {
+		dv, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
+		return &tfprotov6.UpgradeResourceStateResponse{UpgradedState: &dv}, err
+	}
+	v, err := req.RawState.UnmarshalWithOpts(typ, tfprotov6.UnmarshalOpts{
+		ValueFromJSONOpts: tftypes.ValueFromJSONOpts{IgnoreUndefinedAttributes: true},
+	})
+	if err != nil {
+		return &tfprotov6.UpgradeResourceStateResponse{Diagnostics: []*tfprotov6.Diagnostic{{
+			Severity: tfprotov6.DiagnosticSeverityError, Summary: "cannot decode state", Detail: err.Error(),
+		}}}, nil
+	}
+	dv, err := tfprotov6.NewDynamicValue(typ, v)
+	return &tfprotov6.UpgradeResourceStateResponse{UpgradedState: &dv}, err
 }
 
 func (p *provider) ReadResource(context.Context, *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Offline checks of docker/ and infra/terraform, run by `make infra-check` (and so by `make test`).
+#
+# Installs what it needs (shellcheck and npm from apt when missing; OpenTofu, tflint and tfsec
+# built from the Go module proxy; the cdktf provider packages from npm), caches every tool outside
+# the clone under $JIBRI_S3_CACHE keyed by version, so a warm run takes seconds.
+#
+# Then: shellcheck, the Dockerfile test, tofu fmt -check, tofu init -backend=false, tofu validate
+# and tofu test against a schema-only provider served from a filesystem mirror (no registry, no
+# network), tflint (recommended preset) and tfsec (no HIGH or CRITICAL finding).
+set -euo pipefail
+
+TOFU_VERSION=v1.12.6
+TFLINT_VERSION=v0.64.0
+TFSEC_VERSION=v1.26.0
+# npm packages and the provider versions they were generated from.
+AWS_NPM=21.22.1
+AWS_PROVIDER=6.25.0
+RANDOM_NPM=12.0.1
+RANDOM_PROVIDER=3.7.2
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE=${JIBRI_S3_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jibri-s3}
+TF_DIR=$ROOT/infra/terraform
+mkdir -p "$CACHE/bin"
+
+step() { printf '\n== %s\n' "$*"; }
+elapsed() { printf '   (%ss)\n' "$((SECONDS - $1))"; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+	local missing=()
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing with apt-get: ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# go_tool NAME VERSION BUILD...: runs BUILD once per version, which must leave $out.
+go_tool() {
+	local name=$1 version=$2
+	shift 2
+	out=$CACHE/bin/$name-$version
+	if [ ! -x "$out" ]; then
+		local t=$SECONDS
+		echo "building $name $version (once; cached in $CACHE/bin)"
+		"$@"
+		elapsed "$t"
+	fi
+}
+
+build_tofu() {
+	local dir
+	dir=$(cd "$CACHE" && go mod download -json "github.com/opentofu/opentofu@$TOFU_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+	[ -n "$dir" ] || { echo "cannot download opentofu $TOFU_VERSION" >&2; return 1; }
+	# tofu has replace directives: build it as the main module from a copy of its module dir.
+	rm -rf "$CACHE/src/opentofu-$TOFU_VERSION"
+	mkdir -p "$CACHE/src"
+	cp -r "$dir" "$CACHE/src/opentofu-$TOFU_VERSION"
+	chmod -R u+w "$CACHE/src/opentofu-$TOFU_VERSION"
+	(cd "$CACHE/src/opentofu-$TOFU_VERSION" && go build -trimpath -ldflags "-X github.com/opentofu/opentofu/version.dev=no" -o "$out.tmp" ./cmd/tofu)
+	mv "$out.tmp" "$out"
+	rm -rf "$CACHE/src/opentofu-$TOFU_VERSION"
+}
+
+go_install() { # module@version binary
+	local gobin=$CACHE/gobin-$2-$$
+	GOBIN=$gobin go install -trimpath "$1"
+	mv "$gobin/$2" "$out"
+	rmdir "$gobin"
+}
+
+npm_package() { # name version -> prints the unpacked package dir
+	local dir=$CACHE/npm/${1//[@\/]/_}-$2
+	if [ ! -f "$dir/package/package.json" ]; then
+		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && npm pack --silent "$1@$2" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz)
+		rm -rf "$dir" && mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir/package"
+}
+
+start=$SECONDS
+
+step "tools"
+apt_install shellcheck:shellcheck npm:npm
+go_tool tofu "$TOFU_VERSION" build_tofu
+TOFU=$out
+go_tool tflint "$TFLINT_VERSION" go_install "github.com/terraform-linters/tflint@$TFLINT_VERSION" tflint
+TFLINT=$out
+go_tool tfsec "$TFSEC_VERSION" go_install "github.com/aquasecurity/tfsec/cmd/tfsec@$TFSEC_VERSION" tfsec
+TFSEC=$out
+
+# The schema tool and the schemas are keyed by the tool's source and the npm versions.
+tool_src=$ROOT/infra/tools/tfschema
+tool_key=$(cat "$tool_src"/go.mod "$tool_src"/go.sum "$tool_src"/*.go | sha256sum | cut -c1-16)
+go_tool tfschema "$tool_key" sh -c "cd '$tool_src' && go build -trimpath -o '$CACHE/bin/tfschema-$tool_key' ."
+TFSCHEMA=$out
+
+MIRROR=$CACHE/mirror-$tool_key
+if [ ! -d "$MIRROR" ]; then
+	t=$SECONDS
+	echo "generating provider schemas from @cdktf/provider-aws@$AWS_NPM and @cdktf/provider-random@$RANDOM_NPM"
+	rm -rf "$MIRROR.tmp"
+	for spec in "aws $AWS_NPM $AWS_PROVIDER" "random $RANDOM_NPM $RANDOM_PROVIDER"; do
+		read -r name npmv provv <<<"$spec"
+		pkg=$(npm_package "@cdktf/provider-$name" "$npmv")
+		dir=$MIRROR.tmp/registry.opentofu.org/hashicorp/$name/$provv/linux_amd64
+		mkdir -p "$dir"
+		"$TFSCHEMA" gen "$pkg" "$dir/schema.json"
+		"$TFSCHEMA" check "$dir/schema.json" | sed "s/^/   $name $provv: /"
+		final=$MIRROR/registry.opentofu.org/hashicorp/$name/$provv/linux_amd64
+		printf '#!/bin/sh\nexec "%s" serve registry.opentofu.org/hashicorp/%s "%s/schema.json"\n' \
+			"$TFSCHEMA" "$name" "$final" >"$dir/terraform-provider-${name}_v$provv"
+		chmod +x "$dir/terraform-provider-${name}_v$provv"
+	done
+	mv "$MIRROR.tmp" "$MIRROR"
+	elapsed "$t"
+fi
+
+step "shellcheck"
+shellcheck "$ROOT"/infra/ci/*.sh "$ROOT"/docker/jibri/*.sh "$ROOT"/docker/jibri/rootfs/etc/cont-init.d/*
+echo "ok"
+
+step "Dockerfiles"
+(cd "$ROOT/docker/jibri/dockerfiletest" && go test -count=1 ./...)
+
+step "tofu fmt"
+"$TOFU" fmt -check -recursive -diff "$TF_DIR"
+echo "ok"
+
+# init, validate and test run in a scratch copy: the lock file made against the stub provider and
+# .terraform/ never land in the clone.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$TF_DIR/." "$work/"
+rm -rf "$work/.terraform" "$work/.terraform.lock.hcl"
+cat >"$work/.tofurc" <<CFG
+provider_installation {
+  filesystem_mirror {
+    path    = "$MIRROR"
+    include = ["registry.opentofu.org/hashicorp/*"]
+  }
+}
+CFG
+export TF_CLI_CONFIG_FILE=$work/.tofurc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
+
+step "tofu init (offline, schema-only providers)"
+"$TOFU" -chdir="$work" init -backend=false -no-color >"$work/init.log" || { cat "$work/init.log"; exit 1; }
+grep -E '^- Installed|^- Installing' "$work/init.log" || true
+
+step "tofu validate"
+"$TOFU" -chdir="$work" validate -no-color
+
+step "tofu test"
+"$TOFU" -chdir="$work" test -no-color
+
+step "tflint $TFLINT_VERSION (recommended preset)"
+"$TFLINT" --chdir="$TF_DIR" --format=compact
+echo "ok"
+
+step "tfsec $TFSEC_VERSION"
+# All severities for the record; HIGH and CRITICAL fail the check.
+"$TFSEC" "$TF_DIR" --no-color --concise-output --soft-fail --exclude-downloaded-modules | sed -n '/results/,$p' || true
+"$TFSEC" "$TF_DIR" --no-color --concise-output --minimum-severity HIGH --exclude-downloaded-modules >"$work/tfsec.log" 2>&1 || { cat "$work/tfsec.log"; exit 1; }
+echo "no HIGH or CRITICAL finding"
+
+printf '\ninfra-check: ok (%ss)\n' "$((SECONDS - start))"

@@ -1,0 +1,175 @@
+# Least privilege: every statement names its resources (no "*"), except where AWS has no
+# resource-level permission for the action (see the tfsec:ignore comments for the reasons).
+
+locals {
+  ecs_tasks_trust = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:*" }
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+      }
+    }]
+  })
+
+  log_streams_arn = "${aws_cloudwatch_log_group.ecs.arn}:log-stream:*"
+
+  # Execution role: pull images, write logs, read exactly the one secret.
+  execution_policy = {
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid      = "ReadJitsiSecret"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = [aws_secretsmanager_secret.jitsi.arn]
+      },
+      {
+        Sid       = "DecryptJitsiSecret"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [aws_kms_key.main.arn]
+        Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" } }
+      },
+      {
+        Sid      = "WriteLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = [local.log_streams_arn]
+      },
+      ], length(var.ecr_repository_arns) == 0 ? [] : [
+      {
+        Sid      = "PullImages"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+        Resource = var.ecr_repository_arns
+      },
+      {
+        Sid    = "EcrLogin"
+        Effect = "Allow"
+        Action = ["ecr:GetAuthorizationToken"]
+        # tfsec:ignore:aws-iam-no-policy-wildcards ecr:GetAuthorizationToken has no resource-level permissions
+        Resource = ["*"]
+      },
+    ])
+  }
+
+  # The uploader (finalize and recwatch in the Jibri task): write and verify objects below the
+  # recordings prefix, resume its own multipart uploads, use the bucket key, protect its task.
+  uploader_policy = !local.create_bucket ? null : {
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid    = "WriteRecordings"
+        Effect = "Allow"
+        Action = [
+          "s3:PutObject",
+          "s3:GetObject",
+          "s3:AbortMultipartUpload",
+          "s3:ListMultipartUploadParts",
+        ]
+        Resource = [local.recordings_arn]
+      },
+      {
+        # HeadObject of a missing key answers 404 only with ListBucket (403 without); listing
+        # multipart uploads finds the ones to resume or abort. Both limited to the prefix.
+        Sid       = "ListRecordings"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
+        Resource  = [local.bucket_arn]
+        Condition = { StringLike = { "s3:prefix" = ["${var.recording_prefix}/*"] } }
+      },
+      {
+        Sid      = "TaskScaleInProtection"
+        Effect   = "Allow"
+        Action   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
+        Resource = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${local.cluster_name}/*"]
+      },
+      ], local.bucket_kms ? [{
+        Sid       = "UseBucketKey"
+        Effect    = "Allow"
+        Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource  = [aws_kms_key.main.arn]
+        Condition = { StringEquals = { "kms:ViaService" = "s3.${local.region}.amazonaws.com" } }
+    }] : [])
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name_prefix        = "${local.prefix}-exec-"
+  assume_role_policy = local.ecs_tasks_trust
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "execution"
+  role   = aws_iam_role.execution.id
+  policy = jsonencode(local.execution_policy)
+}
+
+resource "aws_iam_role" "uploader" {
+  count              = var.enable_recording ? 1 : 0
+  name_prefix        = "${local.prefix}-jibri-"
+  assume_role_policy = local.ecs_tasks_trust
+}
+
+resource "aws_iam_role_policy" "uploader" {
+  count  = var.enable_recording && local.create_bucket ? 1 : 0
+  name   = "uploader"
+  role   = aws_iam_role.uploader[0].id
+  policy = jsonencode(local.uploader_policy)
+}
+
+# Container instances: the AWS managed ECS instance policy (the agent's registration and polling
+# calls have no resource-level permissions).
+resource "aws_iam_role" "instance" {
+  name_prefix = "${local.prefix}-host-"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "instance_ecs" {
+  role       = aws_iam_role.instance.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+}
+
+resource "aws_iam_instance_profile" "instance" {
+  name_prefix = "${local.prefix}-host-"
+  role        = aws_iam_role.instance.name
+}
+
+resource "aws_iam_role" "flow_logs" {
+  count       = local.create_vpc ? 1 : 0
+  name_prefix = "${local.prefix}-flow-"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "vpc-flow-logs.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  count = local.create_vpc ? 1 : 0
+  name  = "flow-logs"
+  role  = aws_iam_role.flow_logs[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+      Resource = ["${aws_cloudwatch_log_group.flow[0].arn}:log-stream:*"]
+    }]
+  })
+}

@@ -1,0 +1,34 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_availability_zones" "available" {
+  state = "available"
+}
+
+locals {
+  prefix     = "${var.name}-${var.environment}"
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+
+  tags = merge(var.tags, {
+    Project     = var.name
+    Environment = var.environment
+    ManagedBy   = "terraform"
+  })
+
+  public_url = "https://${var.domain}"
+
+  # Logical XMPP names (docker-jitsi-meet defaults); only XMPP_SERVER must resolve, through Cloud Map.
+  xmpp_domain = "meet.jitsi"
+  xmpp_server = "xmpp.${aws_service_discovery_private_dns_namespace.internal.name}"
+
+  create_bucket  = var.create_recording_bucket
+  bucket_kms     = local.create_bucket && var.recording_sse == "aws:kms"
+  bucket_name    = coalesce(var.recording_bucket_name, "${local.prefix}-recordings-${local.account_id}")
+  bucket_arn     = local.create_bucket ? aws_s3_bucket.recordings[0].arn : null
+  recordings_arn = local.create_bucket ? "${aws_s3_bucket.recordings[0].arn}/${var.recording_prefix}/*" : null
+}

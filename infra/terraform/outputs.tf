@@ -1,0 +1,44 @@
+output "url" {
+  description = "Meeting URL (point the domain's DNS at load_balancer_dns_name)."
+  value       = local.public_url
+}
+
+output "load_balancer_dns_name" {
+  description = "DNS name of the load balancer, for the domain's CNAME/alias record."
+  value       = aws_lb.main.dns_name
+}
+
+output "recording_bucket" {
+  description = "Name of the recording bucket (null when not created)."
+  value       = local.create_bucket ? aws_s3_bucket.recordings[0].bucket : null
+}
+
+output "secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the XMPP passwords (the ARN is not secret; the value is never output)."
+  value       = aws_secretsmanager_secret.jitsi.arn
+}
+
+output "log_group" {
+  description = "CloudWatch log group of every container."
+  value       = aws_cloudwatch_log_group.ecs.name
+}
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${aws_cloudwatch_dashboard.main.dashboard_name}"
+}
+
+output "cluster_name" {
+  description = "ECS cluster."
+  value       = aws_ecs_cluster.main.name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the alarms."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "kms_key_arn" {
+  description = "The stack's customer managed KMS key."
+  value       = aws_kms_key.main.arn
+}

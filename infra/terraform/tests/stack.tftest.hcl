@@ -1,0 +1,429 @@
+# Offline plan-and-apply against mocked providers: asserts the guide's numbers and the stack's
+# guarantees. Run with `tofu test` (see infra/ci/check.sh for the offline provider setup).
+
+mock_provider "aws" {
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { region = "eu-west-1" }
+  }
+  mock_data "aws_ssm_parameter" {
+    defaults = { value = "ami-0123456789abcdef0" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::jitsi-prod-recordings-123456789012" }
+  }
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jitsi-prod-xmpp-AbCdEf" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/jitsi/prod/ecs" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:jitsi-prod-alarms" }
+  }
+}
+
+mock_provider "random" {}
+
+variables {
+  domain          = "meet.example.com"
+  certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/abcdef"
+  alarm_email     = "ops@example.com"
+}
+
+run "guide_defaults" {
+  command = apply
+
+  assert {
+    condition     = var.task_cpu == 4096 && var.task_memory == 8192 && var.enable_recording && var.max_participants == 50 && var.environment == "prod"
+    error_message = "guide defaults changed: task_cpu 4096, task_memory 8192, enable_recording true, max_participants 50, environment prod"
+  }
+  assert {
+    condition     = aws_ecs_task_definition.jibri[0].cpu == "4096" && aws_ecs_task_definition.jibri[0].memory == "8192" && aws_ecs_task_definition.jvb.cpu == "4096" && aws_ecs_task_definition.jvb.memory == "8192"
+    error_message = "JVB and Jibri tasks must use task_cpu / task_memory"
+  }
+  assert {
+    condition     = contains([for e in jsondecode(aws_ecs_task_definition.core.container_definitions)[0].environment : "${e.name}=${e.value}"], "MAX_PARTICIPANTS=50")
+    error_message = "prosody must get MAX_PARTICIPANTS from max_participants"
+  }
+}
+
+run "recording_bucket" {
+  command = apply
+
+  assert {
+    condition     = one(aws_s3_bucket_server_side_encryption_configuration.recordings[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms"
+    error_message = "the bucket must default to SSE-KMS"
+  }
+  assert {
+    condition     = one(aws_s3_bucket_server_side_encryption_configuration.recordings[0].rule).apply_server_side_encryption_by_default[0].kms_master_key_id == aws_kms_key.main.arn
+    error_message = "SSE-KMS must use the stack's customer managed key"
+  }
+  assert {
+    condition     = aws_kms_key.main.enable_key_rotation
+    error_message = "the customer key must rotate"
+  }
+  assert {
+    condition     = aws_s3_bucket_versioning.recordings[0].versioning_configuration[0].status == "Enabled"
+    error_message = "versioning must be enabled"
+  }
+  assert {
+    condition = alltrue([
+      aws_s3_bucket_public_access_block.recordings[0].block_public_acls,
+      aws_s3_bucket_public_access_block.recordings[0].block_public_policy,
+      aws_s3_bucket_public_access_block.recordings[0].ignore_public_acls,
+      aws_s3_bucket_public_access_block.recordings[0].restrict_public_buckets,
+    ])
+    error_message = "all four public access blocks must be on"
+  }
+  assert {
+    condition = anytrue([for s in jsondecode(aws_s3_bucket_policy.recordings[0].policy).Statement :
+      s.Effect == "Deny" && s.Action == "s3:*" && s.Condition.Bool["aws:SecureTransport"] == "false"
+      && toset(s.Resource) == toset([aws_s3_bucket.recordings[0].arn, "${aws_s3_bucket.recordings[0].arn}/*"])
+    ])
+    error_message = "the bucket policy must deny every request without TLS"
+  }
+  assert {
+    condition = anytrue([for s in jsondecode(aws_s3_bucket_policy.recordings[0].policy).Statement :
+      s.Effect == "Deny" && s.Action == "s3:PutObject" && try(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption"], "") == "aws:kms"
+    ])
+    error_message = "the bucket policy must deny puts asking for another encryption"
+  }
+  assert {
+    condition = anytrue([for s in jsondecode(aws_s3_bucket_policy.recordings[0].policy).Statement :
+      s.Effect == "Deny" && try(s.Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], "") == aws_kms_key.main.arn
+    ])
+    error_message = "the bucket policy must deny puts with another KMS key"
+  }
+  assert {
+    condition = anytrue([for r in aws_s3_bucket_lifecycle_configuration.recordings[0].rule :
+      r.status == "Enabled" && length(r.abort_incomplete_multipart_upload) == 1 && r.abort_incomplete_multipart_upload[0].days_after_initiation == 7
+    ])
+    error_message = "incomplete multipart uploads must be aborted after 7 days"
+  }
+  assert {
+    condition = anytrue([for r in aws_s3_bucket_lifecycle_configuration.recordings[0].rule :
+      r.status == "Enabled" && length(r.noncurrent_version_expiration) == 1 && r.noncurrent_version_expiration[0].noncurrent_days == 30
+    ])
+    error_message = "noncurrent versions must expire"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_lifecycle_configuration.recordings[0].rule) == 2
+    error_message = "no transition rule unless transition_days is set"
+  }
+}
+
+run "logs_alarms_dashboard" {
+  command = apply
+
+  assert {
+    condition     = aws_cloudwatch_log_group.ecs.retention_in_days == 30
+    error_message = "log retention must be 30 days"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.utilization) == 6
+    error_message = "CPU and memory alarms for core, jvb and jibri expected"
+  }
+  assert {
+    condition = alltrue([for a in aws_cloudwatch_metric_alarm.utilization :
+      a.threshold == 80 && a.comparison_operator == "GreaterThanThreshold" && contains(a.alarm_actions, aws_sns_topic.alarms.arn)
+    ])
+    error_message = "utilization alarms must fire above 80% to the SNS topic"
+  }
+  assert {
+    condition     = toset([for a in aws_cloudwatch_metric_alarm.utilization : a.metric_name]) == toset(["CPUUtilization", "MemoryUtilization"])
+    error_message = "alarms on CPU and memory"
+  }
+  assert {
+    condition     = aws_sns_topic_subscription.email[0].protocol == "email" && aws_sns_topic_subscription.email[0].endpoint == "ops@example.com"
+    error_message = "alarm_email must be subscribed"
+  }
+  assert {
+    condition = aws_cloudwatch_metric_alarm.recording_success[0].threshold == 95 && aws_cloudwatch_metric_alarm.recording_success[0].comparison_operator == "LessThanThreshold" && contains(aws_cloudwatch_metric_alarm.recording_success[0].alarm_actions, aws_sns_topic.alarms.arn)
+    error_message = "recording success-rate alarm below 95% to SNS"
+  }
+  assert {
+    condition     = toset([for q in aws_cloudwatch_metric_alarm.recording_success[0].metric_query : try(q.metric[0].metric_name, "")]) == toset(["", "RecordingsUploaded", "RecordingsFailed"])
+    error_message = "the success rate must come from the uploader's RecordingsUploaded and RecordingsFailed"
+  }
+  assert {
+    condition     = toset([for f in aws_cloudwatch_log_metric_filter.jvb : f.metric_transformation[0].namespace]) == toset(["Jitsi/JVB"]) && length(aws_cloudwatch_log_metric_filter.jvb) == 2
+    error_message = "participants and conferences metric filters in Jitsi/JVB"
+  }
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.main.dashboard_body).widgets) == 6
+    error_message = "dashboard: health, load balancer, participants/conferences, utilization, recording activity, success rate"
+  }
+}
+
+run "autoscaling" {
+  command = apply
+
+  assert {
+    condition     = keys(aws_appautoscaling_target.service) == ["jibri", "jvb"]
+    error_message = "JVB and Jibri scale; the core task does not"
+  }
+  assert {
+    condition     = alltrue([for t in aws_appautoscaling_target.service : t.min_capacity == 0 && t.max_capacity == 3])
+    error_message = "min 0 (scale to zero), max 3"
+  }
+  assert {
+    condition     = length(aws_appautoscaling_policy.service) == 4
+    error_message = "a CPU and a memory policy per scaled service"
+  }
+  assert {
+    condition = alltrue([for p in aws_appautoscaling_policy.service :
+      p.policy_type == "TargetTrackingScaling"
+      && p.target_tracking_scaling_policy_configuration[0].target_value == 70
+      && p.target_tracking_scaling_policy_configuration[0].scale_in_cooldown == 300
+      && p.target_tracking_scaling_policy_configuration[0].scale_out_cooldown == 300
+    ])
+    error_message = "target tracking at 70% with 300 s cooldowns"
+  }
+  assert {
+    condition     = alltrue([for cp in aws_ecs_capacity_provider.host : cp.auto_scaling_group_provider[0].managed_scaling[0].status == "ENABLED" && cp.auto_scaling_group_provider[0].managed_termination_protection == "ENABLED"])
+    error_message = "capacity providers: managed scaling and termination protection"
+  }
+  assert {
+    condition     = alltrue([for g in aws_autoscaling_group.host : g.min_size == 0 && g.protect_from_scale_in])
+    error_message = "host groups scale to zero and are protected from scale-in"
+  }
+}
+
+run "iam_least_privilege" {
+  command = apply
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.execution.policy).Statement : s.Resource if contains(s.Action, "secretsmanager:GetSecretValue")] == [[aws_secretsmanager_secret.jitsi.arn]]
+    error_message = "the execution role may read exactly the one secret"
+  }
+  assert {
+    condition     = alltrue(flatten([for s in jsondecode(aws_iam_role_policy.execution.policy).Statement : [for r in s.Resource : r != "*"]]))
+    error_message = "no wildcard resource in the execution role"
+  }
+  assert {
+    condition     = alltrue(flatten([for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : [for r in s.Resource : r != "*"]]))
+    error_message = "no wildcard resource in the uploader role"
+  }
+  assert {
+    condition = alltrue(flatten([for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : [for r in s.Resource :
+      r == "${aws_s3_bucket.recordings[0].arn}/recordings/*" if anytrue([for a in s.Action : startswith(a, "s3:") && !startswith(a, "s3:ListBucket")])
+    ]]))
+    error_message = "object actions only on the bucket's recordings prefix"
+  }
+  assert {
+    condition = alltrue(flatten([for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : [for r in s.Resource :
+      r == aws_s3_bucket.recordings[0].arn && s.Condition.StringLike["s3:prefix"] == ["recordings/*"] if anytrue([for a in s.Action : startswith(a, "s3:ListBucket")])
+    ]]))
+    error_message = "listing only on the bucket, only below the prefix"
+  }
+  assert {
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : s.Action])) == toset([
+      "s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
+      "s3:ListBucket", "s3:ListBucketMultipartUploads",
+      "ecs:UpdateTaskProtection", "ecs:GetTaskProtection",
+      "kms:GenerateDataKey", "kms:Decrypt",
+    ])
+    error_message = "the uploader may only put, multipart, get (HEAD), list its prefix, use the key and protect its task"
+  }
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : s.Resource if contains(s.Action, "kms:GenerateDataKey")] == [[aws_kms_key.main.arn]]
+    error_message = "KMS use only on the stack's key"
+  }
+  assert {
+    condition     = aws_ecs_task_definition.jibri[0].task_role_arn == aws_iam_role.uploader[0].arn && aws_ecs_task_definition.core.task_role_arn != aws_iam_role.uploader[0].arn && aws_ecs_task_definition.jvb.task_role_arn != aws_iam_role.uploader[0].arn
+    error_message = "only the Jibri task gets the uploader role"
+  }
+}
+
+run "containers" {
+  command = apply
+
+  assert {
+    condition     = [for c in jsondecode(aws_ecs_task_definition.jibri[0].container_definitions) : c.linuxParameters.sharedMemorySize if c.name == "jibri"][0] >= 2048
+    error_message = "Jibri needs /dev/shm of at least 2048 MiB"
+  }
+  assert {
+    condition     = aws_ecs_task_definition.jibri[0].requires_compatibilities == toset(["EC2"])
+    error_message = "Jibri runs on EC2 (Fargate cannot set sharedMemorySize)"
+  }
+  assert {
+    condition     = toset([for c in jsondecode(aws_ecs_task_definition.jibri[0].container_definitions) : c.name]) == toset(["jibri", "recwatch"])
+    error_message = "Jibri runs with the recwatch sidecar"
+  }
+  assert {
+    condition = alltrue([for c in jsondecode(aws_ecs_task_definition.jibri[0].container_definitions) :
+      contains([for m in c.mountPoints : "${m.sourceVolume}:${m.containerPath}"], "recordings:/storage/recordings")
+    ])
+    error_message = "Jibri and recwatch share the recordings volume"
+  }
+  assert {
+    condition = alltrue([for td in [aws_ecs_task_definition.core, aws_ecs_task_definition.jvb, aws_ecs_task_definition.jibri[0]] :
+      alltrue([for c in jsondecode(td.container_definitions) : c.readonlyRootFilesystem])
+    ])
+    error_message = "every container runs with a read-only root"
+  }
+  assert {
+    condition = alltrue([for td in [aws_ecs_task_definition.core, aws_ecs_task_definition.jvb, aws_ecs_task_definition.jibri[0]] :
+      alltrue(flatten([for c in jsondecode(td.container_definitions) : [for e in c.environment : !strcontains(e.name, "PASSWORD") && !strcontains(e.name, "SECRET")]]))
+    ])
+    error_message = "no password in plain container environment"
+  }
+  assert {
+    condition = alltrue([for td in [aws_ecs_task_definition.core, aws_ecs_task_definition.jvb, aws_ecs_task_definition.jibri[0]] :
+      alltrue(flatten([for c in jsondecode(td.container_definitions) : [for s in try(c.secrets, []) : startswith(s.valueFrom, "${aws_secretsmanager_secret.jitsi.arn}:${s.name}::")]]))
+    ])
+    error_message = "secrets come from JSON keys of the one secret"
+  }
+  assert {
+    condition     = toset(keys(jsondecode(aws_secretsmanager_secret_version.jitsi.secret_string))) == toset(["JICOFO_AUTH_PASSWORD", "JICOFO_COMPONENT_SECRET", "JVB_AUTH_PASSWORD", "JIBRI_XMPP_PASSWORD", "JIBRI_RECORDER_PASSWORD", "JIGASI_XMPP_PASSWORD", "JIGASI_TRANSCRIBER_PASSWORD"])
+    error_message = "the secret holds every Jitsi password"
+  }
+  assert {
+    condition     = alltrue([for p in random_password.jitsi : p.length >= 32])
+    error_message = "random passwords of 32 characters"
+  }
+  assert {
+    condition     = contains([for e in [for c in jsondecode(aws_ecs_task_definition.jibri[0].container_definitions) : c if c.name == "jibri"][0].environment : "${e.name}=${e.value}"], "JIBRI_FINALIZE_RECORDING_SCRIPT_PATH=/usr/local/bin/finalize")
+    error_message = "Jibri calls our finalize program"
+  }
+  assert {
+    condition = alltrue([for e in ["JVB_ADVERTISE_PRIVATE_CANDIDATES=false", "COLIBRI_REST_ENABLED=true", "JVB_PORT=10000"] :
+      contains([for e in jsondecode(aws_ecs_task_definition.jvb.container_definitions)[0].environment : "${e.name}=${e.value}"], e)
+    ])
+    error_message = "JVB: private candidates filtered, Colibri REST on, UDP 10000"
+  }
+  assert {
+    condition     = aws_ecs_task_definition.jvb.network_mode == "host" && jsondecode(aws_ecs_task_definition.jvb.container_definitions)[0].portMappings[0].hostPort == 10000
+    error_message = "JVB listens on the host's UDP 10000"
+  }
+}
+
+run "network_exposure" {
+  command = apply
+
+  assert {
+    condition     = toset([for r in aws_security_group_rule.public_ingress : "${r.protocol}/${r.from_port}"]) == toset(["tcp/443", "tcp/80", "udp/10000"])
+    error_message = "only 443, 80 and UDP 10000 are open to the internet"
+  }
+  assert {
+    condition     = alltrue([for r in aws_security_group_rule.internal_ingress : contains([aws_security_group.alb.id, aws_security_group.jvb.id, aws_security_group.jibri.id], r.source_security_group_id)])
+    error_message = "internal ingress only from security groups"
+  }
+  assert {
+    condition     = aws_lb_listener.https.protocol == "HTTPS" && aws_lb_listener.https.certificate_arn == var.certificate_arn && aws_lb_listener.http.default_action[0].type == "redirect"
+    error_message = "HTTPS with the ACM certificate; HTTP redirects"
+  }
+  assert {
+    condition     = aws_lb.main.drop_invalid_header_fields
+    error_message = "the ALB drops invalid headers"
+  }
+  assert {
+    condition     = length(aws_subnet.public) == 2 && length(aws_subnet.private) == 2 && length(toset(aws_subnet.private[*].availability_zone)) == 2
+    error_message = "public and private subnets in two AZs"
+  }
+  assert {
+    condition     = alltrue([for lt in aws_launch_template.host : lt.metadata_options[0].http_tokens == "required" && lt.block_device_mappings[0].ebs[0].encrypted == "true"])
+    error_message = "hosts: IMDSv2 only, encrypted disks"
+  }
+}
+
+run "recording_disabled" {
+  command = apply
+
+  variables {
+    enable_recording = false
+  }
+
+  assert {
+    condition     = length(aws_ecs_task_definition.jibri) == 0 && length(aws_ecs_service.jibri) == 0 && length(aws_iam_role.uploader) == 0
+    error_message = "enable_recording = false removes Jibri and its role"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.recording_success) == 0 && keys(aws_appautoscaling_target.service) == ["jvb"]
+    error_message = "no recording alarm and no Jibri scaling without recording"
+  }
+  assert {
+    condition     = length(aws_s3_bucket.recordings) == 1
+    error_message = "the bucket stays unless create_recording_bucket = false"
+  }
+  assert {
+    condition     = contains([for e in jsondecode(aws_ecs_task_definition.core.container_definitions)[0].environment : "${e.name}=${e.value}"], "ENABLE_RECORDING=0")
+    error_message = "prosody must not create the recorder account"
+  }
+}
+
+run "no_bucket" {
+  command = apply
+
+  variables {
+    enable_recording        = false
+    create_recording_bucket = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket.recordings) == 0 && output.recording_bucket == null
+    error_message = "create_recording_bucket = false creates no bucket"
+  }
+}
+
+run "sse_s3" {
+  command = apply
+
+  variables {
+    recording_sse   = "AES256"
+    transition_days = 90
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_server_side_encryption_configuration.recordings[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "AES256"
+    error_message = "recording_sse = AES256 selects SSE-S3"
+  }
+  assert {
+    condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : contains(s.Action, "kms:GenerateDataKey")])
+    error_message = "no KMS grant to the uploader with SSE-S3"
+  }
+  assert {
+    condition     = anytrue([for r in aws_s3_bucket_lifecycle_configuration.recordings[0].rule : length(r.transition) == 1 && one(r.transition).days == 90])
+    error_message = "transition_days adds a transition rule"
+  }
+}
+
+run "existing_vpc" {
+  command = apply
+
+  variables {
+    vpc_id             = "vpc-0123456789abcdef0"
+    public_subnet_ids  = ["subnet-pub-a", "subnet-pub-b"]
+    private_subnet_ids = ["subnet-prv-a", "subnet-prv-b"]
+  }
+
+  assert {
+    condition     = length(aws_vpc.main) == 0 && length(aws_nat_gateway.main) == 0 && aws_lb.main.subnets == toset(["subnet-pub-a", "subnet-pub-b"])
+    error_message = "an existing VPC is used as given"
+  }
+}
+
+run "outputs" {
+  command = apply
+
+  assert {
+    condition     = output.url == "https://meet.example.com" && output.secret_arn == aws_secretsmanager_secret.jitsi.arn && output.log_group == "/jitsi/prod/ecs"
+    error_message = "outputs: URL, secret ARN, log group"
+  }
+  assert {
+    condition     = startswith(output.dashboard_url, "https://eu-west-1.console.aws.amazon.com/cloudwatch/") && output.recording_bucket == "jitsi-prod-recordings-123456789012"
+    error_message = "outputs: dashboard URL and bucket"
+  }
+}

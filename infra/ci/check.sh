@@ -131,10 +131,6 @@ echo "ok"
 step "Dockerfiles"
 (cd "$ROOT/docker/jibri/dockerfiletest" && go test -count=1 ./...)
 
-step "tofu fmt"
-"$TOFU" fmt -check -recursive -diff "$TF_DIR"
-echo "ok"
-
 # init, validate and test run in a scratch copy: the lock file made against the stub provider and
 # .terraform/ never land in the clone.
 work=$(mktemp -d)
@@ -151,6 +147,10 @@ provider_installation {
 CFG
 export TF_CLI_CONFIG_FILE=$work/.tofurc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
 
+step "tofu fmt"
+"$TOFU" fmt -check -recursive -diff "$TF_DIR"
+echo "ok"
+
 step "tofu init (offline, schema-only providers)"
 "$TOFU" -chdir="$work" init -backend=false -no-color >"$work/init.log" || { cat "$work/init.log"; exit 1; }
 grep -E '^- Installed|^- Installing' "$work/init.log" || true
@@ -166,9 +166,12 @@ step "tflint $TFLINT_VERSION (recommended preset)"
 echo "ok"
 
 step "tfsec $TFSEC_VERSION"
-# All severities for the record; HIGH and CRITICAL fail the check.
-"$TFSEC" "$TF_DIR" --no-color --concise-output --soft-fail --exclude-downloaded-modules | sed -n '/results/,$p' || true
-"$TFSEC" "$TF_DIR" --no-color --concise-output --minimum-severity HIGH --exclude-downloaded-modules >"$work/tfsec.log" 2>&1 || { cat "$work/tfsec.log"; exit 1; }
+# Every result for the record (suppressions included: each has its reason next to the resource);
+# any HIGH or CRITICAL finding fails the check.
+"$TFSEC" "$TF_DIR" --no-color --concise-output --soft-fail --include-ignored --exclude-downloaded-modules |
+	grep -E '^Results? #|^ +ID |^  - [a-z]+\.tf|passed, ' || true
+"$TFSEC" "$TF_DIR" --no-color --concise-output --minimum-severity HIGH --exclude-downloaded-modules >"$work/tfsec.log" 2>&1 ||
+	{ cat "$work/tfsec.log"; exit 1; }
 echo "no HIGH or CRITICAL finding"
 
 printf '\ninfra-check: ok (%ss)\n' "$((SECONDS - start))"

@@ -64,8 +64,8 @@ resource "aws_launch_template" "host" {
   }
 
   network_interfaces {
-    # JVB hosts need a public address: browsers send media to it on UDP 10000.
-    # tfsec:ignore:aws-ec2-no-public-ip JVB media must be reachable from the internet; only UDP 10000 is open
+    # JVB hosts need a public address: browsers send media to it on UDP 10000 (the only
+    # port their security group opens); the core hosts get none.
     associate_public_ip_address = each.value.public_ip
     security_groups             = [each.value.sg]
     delete_on_termination       = true

@@ -160,6 +160,7 @@ resource "aws_iam_role" "flow_logs" {
   })
 }
 
+# tfsec:ignore:aws-iam-no-policy-wildcards the service names its log streams (one per ENI); the ARN is limited to the one flow-log group
 resource "aws_iam_role_policy" "flow_logs" {
   count = local.create_vpc ? 1 : 0
   name  = "flow-logs"

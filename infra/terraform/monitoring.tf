@@ -21,7 +21,7 @@ resource "aws_sns_topic_subscription" "email" {
 
 locals {
   jvb_metrics = {
-    conferences = { name = "ConferencesCreated", pattern = var.jvb_conference_log_pattern }
+    conferences  = { name = "ConferencesCreated", pattern = var.jvb_conference_log_pattern }
     participants = { name = "ParticipantsJoined", pattern = var.jvb_participant_log_pattern }
   }
   # Services whose CPU and memory are alarmed on.

@@ -63,8 +63,8 @@ locals {
   }
   # from -> to on port: each pair makes the egress rule on "from" and the ingress rule on "to".
   internal_flows = merge({
-    alb_web   = { from = "alb", to = "core_task", port = 8000, protocol = "tcp", description = "ALB to web" }
-    jvb_xmpp  = { from = "jvb", to = "core_task", port = 5222, protocol = "tcp", description = "JVB to prosody (XMPP)" }
+    alb_web  = { from = "alb", to = "core_task", port = 8000, protocol = "tcp", description = "ALB to web" }
+    jvb_xmpp = { from = "jvb", to = "core_task", port = 5222, protocol = "tcp", description = "JVB to prosody (XMPP)" }
     }, var.enable_recording ? {
     jibri_xmpp  = { from = "jibri", to = "core_task", port = 5222, protocol = "tcp", description = "Jibri to prosody (XMPP)" }
     jibri_media = { from = "jibri", to = "jvb", port = 10000, protocol = "udp", description = "Jibri to JVB media" }
@@ -80,7 +80,7 @@ locals {
   } : {})
 }
 
-# tfsec:ignore:aws-ec2-no-public-ingress-sgr public by design: HTTPS/HTTP on the ALB and UDP 10000 media on JVB
+# tfsec:ignore:aws-vpc-no-public-ingress-sgr public by design: HTTPS/HTTP on the ALB and UDP 10000 media on JVB are the entry points
 resource "aws_security_group_rule" "public_ingress" {
   for_each          = local.public_ingress
   type              = "ingress"
@@ -88,7 +88,7 @@ resource "aws_security_group_rule" "public_ingress" {
   from_port         = each.value.port
   to_port           = each.value.port
   protocol          = each.value.protocol
-  cidr_blocks       = ["0.0.0.0/0"] # tfsec:ignore:aws-ec2-no-public-ingress-sgr public by design: the meeting's entry points
+  cidr_blocks       = ["0.0.0.0/0"]
   description       = each.value.description
 }
 
@@ -114,6 +114,7 @@ resource "aws_security_group_rule" "internal_ingress" {
   description              = each.value.description
 }
 
+# tfsec:ignore:aws-vpc-no-public-egress-sgr media goes to browsers anywhere; image pulls, STUN and AWS APIs need the internet
 resource "aws_security_group_rule" "public_egress" {
   for_each          = local.public_egress
   type              = "egress"
@@ -121,6 +122,6 @@ resource "aws_security_group_rule" "public_egress" {
   from_port         = each.value.from_port
   to_port           = each.value.to_port
   protocol          = each.value.protocol
-  cidr_blocks       = ["0.0.0.0/0"] # tfsec:ignore:aws-ec2-no-public-egress-sgr media to browsers, image pulls and AWS APIs need the internet
+  cidr_blocks       = ["0.0.0.0/0"]
   description       = each.value.description
 }

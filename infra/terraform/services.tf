@@ -175,9 +175,12 @@ locals {
       readonlyRootFilesystem = true
       user                   = "1000:1000"
       environment            = local.env_list.recwatch
-      stopTimeout            = 120
-      mountPoints            = [{ sourceVolume = "recordings", containerPath = "/storage/recordings" }]
-      logConfiguration       = { logDriver = "awslogs", options = local.log_options }
+      # Jibri's container is created first, so a fresh recordings volume takes the owner of
+      # /storage/recordings in the Jibri image (uid 1000).
+      dependsOn        = [{ containerName = "jibri", condition = "START" }]
+      stopTimeout      = 120
+      mountPoints      = [{ sourceVolume = "recordings", containerPath = "/storage/recordings" }]
+      logConfiguration = { logDriver = "awslogs", options = local.log_options }
     },
   ]
 }
@@ -220,6 +223,13 @@ resource "aws_ecs_task_definition" "jibri" {
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.uploader[0].arn
   container_definitions    = jsonencode(local.jibri_containers)
+
+  lifecycle {
+    precondition {
+      condition     = local.create_bucket
+      error_message = "enable_recording = true needs the recording bucket: set create_recording_bucket = true."
+    }
+  }
 
   # Jibri's logs and scratch (uid 1000 writable), per task.
   volume {

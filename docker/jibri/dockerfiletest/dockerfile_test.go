@@ -199,11 +199,17 @@ func TestRecwatchDockerfile(t *testing.T) {
 	if len(ep) != 1 || !ep[0].PrependShell && strings.Join(ep[0].CmdLine, " ") != "/recwatch" {
 		t.Errorf("ENTRYPOINT must be [\"/recwatch\"] (exec form)")
 	}
-	var certs bool
+	var certs, storage bool
 	for _, c := range commands[*instructions.CopyCommand](final) {
-		if c.DestPath == "/etc/ssl/certs/ca-certificates.crt" {
+		switch c.DestPath {
+		case "/etc/ssl/certs/ca-certificates.crt":
 			certs = true
+		case "/storage":
+			storage = c.Chown == "1000:1000"
 		}
+	}
+	if !storage {
+		t.Error("/storage must be owned by uid 1000 in the sidecar too: it may be the first to mount the recordings volume")
 	}
 	if !certs {
 		t.Error("the sidecar needs CA certificates to reach S3 over TLS")

@@ -150,7 +150,7 @@ run "logs_alarms_dashboard" {
     error_message = "alarm_email must be subscribed"
   }
   assert {
-    condition = aws_cloudwatch_metric_alarm.recording_success[0].threshold == 95 && aws_cloudwatch_metric_alarm.recording_success[0].comparison_operator == "LessThanThreshold" && contains(aws_cloudwatch_metric_alarm.recording_success[0].alarm_actions, aws_sns_topic.alarms.arn)
+    condition     = aws_cloudwatch_metric_alarm.recording_success[0].threshold == 95 && aws_cloudwatch_metric_alarm.recording_success[0].comparison_operator == "LessThanThreshold" && contains(aws_cloudwatch_metric_alarm.recording_success[0].alarm_actions, aws_sns_topic.alarms.arn)
     error_message = "recording success-rate alarm below 95% to SNS"
   }
   assert {
@@ -205,7 +205,7 @@ run "iam_least_privilege" {
   command = apply
 
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.execution.policy).Statement : s.Resource if contains(s.Action, "secretsmanager:GetSecretValue")] == [[aws_secretsmanager_secret.jitsi.arn]]
+    condition     = [for s in jsondecode(aws_iam_role_policy.execution.policy).Statement : s.Resource if contains(s.Action, "secretsmanager:GetSecretValue")] == [[aws_secretsmanager_secret.jitsi.arn]]
     error_message = "the execution role may read exactly the one secret"
   }
   assert {
@@ -238,7 +238,7 @@ run "iam_least_privilege" {
     error_message = "the uploader may only put, multipart, get (HEAD), list its prefix, use the key and protect its task"
   }
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : s.Resource if contains(s.Action, "kms:GenerateDataKey")] == [[aws_kms_key.main.arn]]
+    condition     = [for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : s.Resource if contains(s.Action, "kms:GenerateDataKey")] == [[aws_kms_key.main.arn]]
     error_message = "KMS use only on the stack's key"
   }
   assert {
@@ -426,4 +426,15 @@ run "outputs" {
     condition     = startswith(output.dashboard_url, "https://eu-west-1.console.aws.amazon.com/cloudwatch/") && output.recording_bucket == "jitsi-prod-recordings-123456789012"
     error_message = "outputs: dashboard URL and bucket"
   }
+}
+
+run "recording_needs_bucket" {
+  command = plan
+
+  variables {
+    enable_recording        = true
+    create_recording_bucket = false
+  }
+
+  expect_failures = [aws_ecs_task_definition.jibri]
 }

@@ -91,7 +91,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Region, "region", c.Region, "AWS region (default: the SDK's, e.g. $AWS_REGION) [$JIBRI_UPLOAD_REGION]")
 	fs.StringVar(&c.Endpoint, "endpoint", c.Endpoint, "custom S3 endpoint URL for MinIO, Ceph, R2... [$JIBRI_UPLOAD_ENDPOINT]")
 	fs.BoolVar(&c.PathStyle, "path-style", c.PathStyle, "path-style addressing (needed by most S3-compatible stores) [$JIBRI_UPLOAD_PATH_STYLE]")
-	fs.StringVar(&c.CABundle, "ca-bundle", c.CABundle, "extra PEM CA certificates to trust [$JIBRI_UPLOAD_CA_BUNDLE]")
+	fs.StringVar(&c.CABundle, "ca-bundle", c.CABundle, "PEM CA certificates to trust for the endpoint, instead of the system roots [$JIBRI_UPLOAD_CA_BUNDLE]")
 	fs.Int64Var(&c.PartSizeMiB, "part-size", c.PartSizeMiB, "multipart part size in MiB (5..5120) [$JIBRI_UPLOAD_PART_SIZE]")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "parts uploaded in parallel (1..64) [$JIBRI_UPLOAD_CONCURRENCY]")
 	fs.StringVar(&c.Checksum, "checksum", c.Checksum, "full-object checksum: crc32c or crc64nvme [$JIBRI_UPLOAD_CHECKSUM]")

@@ -127,15 +127,16 @@ func New(ctx context.Context, o Options) (*s3.Client, error) {
 	}), nil
 }
 
+// loadCABundle returns a pool holding only the bundle's certificates: a
+// private endpoint (MinIO, Ceph) is trusted through its own CA and nothing
+// else, as the aws CLI's --ca-bundle does. It also keeps the parse of every
+// system root (30-60 ms of CPU) off the path to finalize's first byte.
 func loadCABundle(path string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("s3conn: cannot read CA bundle: %w", err)
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
+	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("s3conn: no certificates in CA bundle %s", path)
 	}

@@ -23,8 +23,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${JIBRI_S3_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jibri-s3}
 TF_DIR=$ROOT/infra/terraform
 mkdir -p "$CACHE/bin"
+start=$SECONDS
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s  [%ss]\n' "$*" "$((SECONDS - start))"; }
 elapsed() { printf '   (%ss)\n' "$((SECONDS - $1))"; }
 
 as_root() {
@@ -85,8 +86,6 @@ npm_package() { # name version -> prints the unpacked package dir
 	fi
 	echo "$dir/package"
 }
-
-start=$SECONDS
 
 step "tools"
 apt_install shellcheck:shellcheck npm:npm

@@ -31,6 +31,7 @@ const (
 
 const usage = `usage: finalize [flags] <recording-dir>
        finalize demo [--dir DIR]
+       finalize secrets --secret-id ID [--dir DIR]   (see finalize secrets --help)
        finalize version
 
 Uploads a Jibri recording directory to S3 (multipart, full-object checksum

@@ -220,6 +220,9 @@ func (b *bench) all(ctx context.Context) error {
 		ws = append(ws, workload{name: fmt.Sprintf("%d x %s at once", b.opts.batchCount, sizeName(b.opts.batchMiB)), count: b.opts.batchCount, mib: b.opts.batchMiB})
 	}
 	for _, w := range ws {
+		if b.opts.label != "" {
+			w.name += " " + b.opts.label
+		}
 		if err := b.workload(ctx, w.name, w.count, w.mib); err != nil {
 			return err
 		}

@@ -65,6 +65,7 @@ type options struct {
 	keepTmp     bool
 	symbols     bool   // keep the symbol table (for perf)
 	appendTo    bool   // add to the results.json already in out
+	label       string // appended to the workload names
 	ref         string // child mode
 	refFile     string
 	refAddr     string
@@ -91,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer, root string) (options, error) {
 	fs.StringVar(&o.out, "out", filepath.Join(root, "bench", "report"), "report directory")
 	fs.BoolVar(&o.keepTmp, "keep-tmp", false, "keep the temporary directory")
 	fs.BoolVar(&o.appendTo, "append", false, "add the workloads to the results.json already in -out (start-up kept unless -startup-runs > 0)")
+	fs.StringVar(&o.label, "label", "", "appended to the workload names, e.g. to tell an -append block apart")
 	fs.BoolVar(&o.symbols, "symbols", false, "build finalize and bareupload with their symbol tables, for perf")
 	fs.StringVar(&o.ref, "ref", "", "internal: run one physical reference")
 	fs.StringVar(&o.refFile, "ref-file", "", "internal")

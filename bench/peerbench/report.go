@@ -43,6 +43,7 @@ func markdown(r results) string {
 	}
 	w("The machine was shared with other builds while this ran: the load average is recorded for each block, and only the ratios within a block are meaningful.\n\n")
 	w("![throughput chart](chart.png)\n\n")
+	w("Reading of these numbers, profiles and proposals: [notes.md](notes.md) (hand-written, not generated).\n\n")
 
 	w("## Versions\n\n| program | version |\n|---|---|\n")
 	w("| finalize | this commit; %s |\n", r.Versions["sdk"])

@@ -32,6 +32,7 @@ type spec struct {
 		Title  string `json:"title"`
 		Groups []struct {
 			Label  string    `json:"label"`
+			Note   string    `json:"note"`
 			Values []float64 `json:"values"`
 		} `json:"groups"`
 	} `json:"panels"`
@@ -77,14 +78,14 @@ func run(in, out string) error {
 
 // Layout, in pixels.
 const (
-	panelW   = 700
+	panelW   = 1400
 	panelH   = 360
-	columns  = 2
+	columns  = 1
 	headerH  = 70
 	marginL  = 60
 	marginR  = 20
 	marginT  = 40
-	marginB  = 40
+	marginB  = 52
 	barGap   = 2
 	groupPad = 18
 )
@@ -152,6 +153,7 @@ func render(s spec) *image.RGBA {
 				}
 			}
 			text(img, gx+(groupW-7*len(g.Label))/2, plot.Max.Y+18, g.Label, black)
+			text(img, gx+(groupW-7*len(g.Note))/2, plot.Max.Y+34, g.Note, black)
 		}
 		fill(img, image.Rect(plot.Min.X, plot.Max.Y, plot.Max.X, plot.Max.Y+1), black)
 	}

@@ -101,10 +101,12 @@ func (b *bench) loadEarlier() error {
 	if err := json.Unmarshal(data, &earlier); err != nil {
 		return fmt.Errorf("-append: cannot parse results.json: %w", err)
 	}
-	if earlier.PartMiB != b.res.PartMiB || earlier.Concurrency != b.res.Concurrency {
-		return fmt.Errorf("-append: the earlier results used other settings")
+	if b.res.Versions != nil {
+		if earlier.PartMiB != b.res.PartMiB || earlier.Concurrency != b.res.Concurrency {
+			return fmt.Errorf("-append: the earlier results used other settings")
+		}
+		earlier.Versions = b.res.Versions
 	}
-	earlier.Versions = b.res.Versions
 	earlier.Invocations++
 	b.res = earlier
 	return nil

@@ -66,6 +66,7 @@ type options struct {
 	symbols     bool   // keep the symbol table (for perf)
 	appendTo    bool   // add to the results.json already in out
 	label       string // appended to the workload names
+	renderOnly  bool   // rewrite report.md and chart.json from results.json
 	ref         string // child mode
 	refFile     string
 	refAddr     string
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer, root string) (options, error) {
 	fs.StringVar(&o.out, "out", filepath.Join(root, "bench", "report"), "report directory")
 	fs.BoolVar(&o.keepTmp, "keep-tmp", false, "keep the temporary directory")
 	fs.BoolVar(&o.appendTo, "append", false, "add the workloads to the results.json already in -out (start-up kept unless -startup-runs > 0)")
+	fs.BoolVar(&o.renderOnly, "render", false, "only rewrite report.md and chart.json from the results.json in -out")
 	fs.StringVar(&o.label, "label", "", "appended to the workload names, e.g. to tell an -append block apart")
 	fs.BoolVar(&o.symbols, "symbols", false, "build finalize and bareupload with their symbol tables, for perf")
 	fs.StringVar(&o.ref, "ref", "", "internal: run one physical reference")
@@ -151,6 +153,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if o.ref != "" {
 		return runRef(o.ref, o.refFile, o.refAddr, o.refCA, o.refStreams)
+	}
+	if o.renderOnly {
+		b := &bench{opts: o, stderr: stderr}
+		if err := b.loadEarlier(); err != nil {
+			return err
+		}
+		b.res.Invocations--
+		return b.save()
 	}
 	b, err := newBench(ctx, o, root, stderr)
 	if err != nil {

@@ -181,7 +181,7 @@ func evaluate(r results) []verdict {
 		if len(tr.Samples[toolBare]) > 0 {
 			x := pairedRatio(tr.Samples[toolOurs], tr.Samples[toolBare], wl.Bytes)
 			okBare = okBare && x >= nullMinVsBare
-			dBare = append(dBare, fmt.Sprintf("%s %.2fx", wl.Name, x))
+			dBare = append(dBare, fmt.Sprintf("%s %.3fx", wl.Name, x))
 		}
 		okGB = okGB && ours.mbps/1000 >= nullMinGBps
 		dGB = append(dGB, fmt.Sprintf("%s %.2f GB/s", wl.Name, ours.mbps/1000))
@@ -325,6 +325,7 @@ type chartPanel struct {
 
 type chartGroup struct {
 	Label  string    `json:"label"`
+	Note   string    `json:"note"`   // the block's load average
 	Values []float64 `json:"values"` // one per series, 0 when missing
 }
 
@@ -345,7 +346,7 @@ func chartSpec(r results) chart {
 				if !ok {
 					continue
 				}
-				g := chartGroup{Label: wl.Name}
+				g := chartGroup{Label: wl.Name, Note: "load " + tr.LoadStart + "-" + tr.LoadEnd}
 				for _, tool := range allTools {
 					g.Values = append(g.Values, m.value(summarize(tr.Samples[tool], wl.Bytes)))
 				}

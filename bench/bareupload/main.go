@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	concurrency := fs.Int("concurrency", 4, "parts in flight")
 	caBundle := fs.String("ca-bundle", "", "extra PEM CA certificates to trust")
 	sse := fs.String("sse", "none", "server-side encryption: none or aes256")
+	sum := fs.String("checksum", "crc32c", "per-part checksum: crc32c, or none (no checksum at all, like mc)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,10 +96,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("unknown -sse %q (want none or aes256)", *sse)
 	}
+	switch *sum {
+	case "crc32c":
+	case "none":
+		in.ChecksumAlgorithm = ""
+	default:
+		return fmt.Errorf("unknown -checksum %q (want crc32c or none)", *sum)
+	}
 	up := manager.NewUploader(client, func(u *manager.Uploader) {
 		u.PartSize = *partMiB << 20
 		u.Concurrency = *concurrency
 		u.LeavePartsOnError = false
+		if *sum == "none" {
+			u.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		}
 	})
 	if _, err := up.Upload(ctx, in); err != nil {
 		return fmt.Errorf("upload: %w", err)

@@ -22,6 +22,7 @@ type bench struct {
 	paths   paths
 	run     runner
 	self    string // this program, for the references
+	commit  string // git describe --always --dirty of the tree built
 	targets []*target
 	sink    *sink
 	stderr  io.Writer
@@ -50,6 +51,9 @@ func newBench(ctx context.Context, o options, root string, stderr io.Writer) (*b
 	if b.self, err = os.Executable(); err != nil {
 		b.close()
 		return nil, fmt.Errorf("cannot find this program: %w", err)
+	}
+	if out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output(); err == nil {
+		b.commit = strings.TrimSpace(string(out))
 	}
 	b.logf("building finalize and bareupload")
 	if b.paths.finalize, b.paths.bare, err = build(ctx, root, filepath.Join(tmp, "bin"), o.symbols); err != nil {
@@ -259,7 +263,7 @@ func (b *bench) workload(ctx context.Context, name string, count int, mib int64)
 		}
 		recs = append(recs, r)
 	}
-	w := workloadResult{Name: name, Files: count, Bytes: int64(count) * mib << 20}
+	w := workloadResult{Name: name, Files: count, Bytes: int64(count) * mib << 20, Commit: b.commit}
 	for _, t := range b.targets {
 		tr := targetRun{Target: t.name, LoadStart: loadAvg(), Samples: map[string][]sampleJSON{}}
 		for i := range b.opts.runs {

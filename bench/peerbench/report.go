@@ -46,7 +46,13 @@ func markdown(r results) string {
 	w("Reading of these numbers, profiles and proposals: [notes.md](notes.md) (hand-written, not generated).\n\n")
 
 	w("## Versions\n\n| program | version |\n|---|---|\n")
-	w("| finalize | this commit; %s |\n", r.Versions["sdk"])
+	var built []string
+	for _, wl := range r.Workloads {
+		if wl.Commit != "" {
+			built = append(built, wl.Name+": "+wl.Commit)
+		}
+	}
+	w("| finalize | built from the working tree (%s); %s |\n", strings.Join(built, "; "), r.Versions["sdk"])
 	for _, k := range []string{toolAWS, toolRclone, toolMC, "minio"} {
 		w("| %s | %s |\n", k, r.Versions[k])
 	}

@@ -29,6 +29,7 @@ type results struct {
 
 type workloadResult struct {
 	Name         string                  `json:"name"`
+	Commit       string                  `json:"commit,omitempty"` // git describe of the tree finalize was built from
 	Files        int                     `json:"files"`
 	Bytes        int64                   `json:"bytes"`
 	Targets      []targetRun             `json:"targets"`

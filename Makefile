@@ -75,9 +75,10 @@ faults: tools
 	mkdir -p bench/out
 	FAULTS_REPORT=$(CURDIR)/bench/out/faults.md $(GO) test -count=1 -timeout 20m -run TestFaultSuite -v ./internal/faults | grep -v '^=== RUN'
 
-## bench-upload: 2 GiB upload to MinIO and to a null S3 endpoint; throughput and peak RSS vs bare manager.Uploader
+## bench-upload: finalize vs a bare manager.Uploader (same transport, part size, concurrency), 2 GiB, on the
+## null S3 endpoint and on MinIO over HTTPS; throughput, CPU, peak RSS and ratios in bench/out/upload/report.md
 bench-upload: tools
-	$(GO) run ./bench/uploadbench -size 2048 -runs 3
+	$(GO) run ./bench/peerbench -tools finalize,bare -sizes 2048 -batch "" -runs 3 -startup-runs 0 -out bench/out/upload
 
 clean:
 	rm -rf bin demo-data

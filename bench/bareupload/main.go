@@ -1,7 +1,7 @@
 // Command bareupload uploads one file with a bare manager.Uploader: the
 // same HTTP/1.1 transport as finalize (package s3conn), a CRC32C checksum,
 // and nothing else: no full-object checksum tracking, no verification, no
-// manifest. It is the baseline uploadbench measures finalize against.
+// manifest. It is the baseline peerbench measures finalize against.
 //
 //	bareupload -endpoint URL -bucket B -key K -file F [-part-size MiB]
 //	           [-concurrency N] [-ca-bundle PEM] [-sse none|aes256]

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -14,9 +15,14 @@ import (
 // Secrets Manager JSON protocol, the way the image's init runs it outside ECS.
 func TestSecretsSubcommand(t *testing.T) {
 	const password = "xmpp-Pa55word-never-printed"
-	var targets []string
+	var (
+		mu      sync.Mutex
+		targets []string
+	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		targets = append(targets, r.Header.Get("X-Amz-Target"))
+		mu.Unlock()
 		var in struct{ SecretId string }
 		_ = json.NewDecoder(r.Body).Decode(&in)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -46,9 +52,11 @@ func TestSecretsSubcommand(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "JIBRI_XMPP_PASSWORD")); fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
 	}
+	mu.Lock()
 	if len(targets) == 0 || targets[0] != "secretsmanager.GetSecretValue" {
 		t.Errorf("requests %v", targets)
 	}
+	mu.Unlock()
 
 	r = runBinary(t, env, nil, "secrets", "--secret-id", "jitsi/missing", "--dir", t.TempDir())
 	if r.code != exitInternal || !strings.Contains(r.stderr, "hint:") {

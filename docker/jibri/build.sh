@@ -13,5 +13,5 @@ docker build -f "$root/docker/jibri/Dockerfile" \
 	-t "${prefix}jibri-s3:${jitsi_tag}" -t "${prefix}jibri-s3:${version}" "$root"
 docker build -f "$root/docker/jibri/Dockerfile.recwatch" \
 	--build-arg VERSION="$version" \
-	-t "${prefix}recwatch:${version}" "$root"
-echo "built ${prefix}jibri-s3:${jitsi_tag} and ${prefix}recwatch:${version}"
+	-t "${prefix}recwatch:${jitsi_tag}" -t "${prefix}recwatch:${version}" "$root"
+echo "built ${prefix}jibri-s3:${jitsi_tag} and ${prefix}recwatch:${jitsi_tag} (also tagged ${version})"

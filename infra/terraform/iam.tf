@@ -63,24 +63,30 @@ locals {
     Version = "2012-10-17"
     Statement = concat([
       {
+        # GetObjectVersion: the bucket is versioned, so verification is a HeadObject of the exact
+        # version the upload returned. PutObjectTagging: uploads carry x-amz-tagging when
+        # JIBRI_UPLOAD_TAGS is set.
         Sid    = "WriteRecordings"
         Effect = "Allow"
         Action = [
           "s3:PutObject",
+          "s3:PutObjectTagging",
           "s3:GetObject",
+          "s3:GetObjectVersion",
           "s3:AbortMultipartUpload",
           "s3:ListMultipartUploadParts",
         ]
         Resource = [local.recordings_arn]
       },
       {
-        # HeadObject of a missing key answers 404 only with ListBucket (403 without); listing
-        # multipart uploads finds the ones to resume or abort. Both limited to the prefix.
-        Sid       = "ListRecordings"
-        Effect    = "Allow"
-        Action    = ["s3:ListBucket", "s3:ListBucketMultipartUploads"]
-        Resource  = [local.bucket_arn]
-        Condition = { StringLike = { "s3:prefix" = ["${var.recording_prefix}/*"] } }
+        # Finding the unfinished multipart uploads of a key to resume or abort. This action has
+        # no s3:prefix condition key (only ListBucket does), so it is granted on the bucket; it
+        # reveals upload ids and keys, never object data. No s3:ListBucket: the uploader never
+        # lists objects (a HeadObject of a missing key then answers 403, which it handles).
+        Sid      = "FindOwnMultipartUploads"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucketMultipartUploads"]
+        Resource = [local.bucket_arn]
       },
       {
         Sid      = "TaskScaleInProtection"

@@ -79,6 +79,9 @@ locals {
     })
     recwatch = merge(local.uploader_env, {
       JIBRI_UPLOAD_ROOT = "/storage/recordings"
+      # The hook holds Jibri busy, so it gets minutes; the sidecar drains backlogs and large
+      # recordings, so one attempt may take longer (it resumes either way).
+      JIBRI_UPLOAD_DEADLINE = "1h"
     })
   } : name => [for k, v in env : { name = k, value = v } if v != ""] }
 

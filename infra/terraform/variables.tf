@@ -114,7 +114,7 @@ variable "jibri_image" {
 variable "recwatch_image" {
   description = "Our recwatch sidecar image (docker/jibri/Dockerfile.recwatch)."
   type        = string
-  default     = "ghcr.io/jitsi-recorder/recwatch:latest"
+  default     = "ghcr.io/jitsi-recorder/recwatch:stable-11146-2" # tagged by docker/jibri/build.sh with the Jitsi tag it was built with
 }
 
 variable "ecr_repository_arns" {
@@ -228,6 +228,11 @@ variable "recording_key_template" {
   description = "Object key template of the uploader (JIBRI_UPLOAD_KEY_TEMPLATE); empty keeps the uploader's default."
   type        = string
   default     = ""
+  validation {
+    # The uploader's role may only write below the prefix.
+    condition     = var.recording_key_template == "" || startswith(var.recording_key_template, "{prefix}/")
+    error_message = "recording_key_template must start with \"{prefix}/\": the uploader may only write below recording_prefix."
+  }
 }
 
 variable "recording_sse" {

@@ -143,8 +143,11 @@ func WriteEnvDir(dir string, vals map[string]Value, overwrite bool) (Result, err
 	sort.Strings(keys)
 	for _, k := range keys {
 		path := filepath.Join(dir, k)
+		// A variable already set (by ECS or docker run -e) wins; an empty one does not count as
+		// set: s6 writes every container variable here, and docker-jitsi-meet's env.example
+		// passes the passwords through empty.
 		if !overwrite {
-			if _, err := os.Lstat(path); err == nil {
+			if st, err := os.Lstat(path); err == nil && st.Size() > 0 {
 				res.Skipped = append(res.Skipped, k)
 				continue
 			}

@@ -198,13 +198,18 @@ func TestWriteEnvDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "JVB_AUTH_PASSWORD"), []byte("from-ecs"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vals := map[string]Value{"JICOFO_AUTH_PASSWORD": "a", "JVB_AUTH_PASSWORD": "b", "EMPTY": ""}
+	// Passed through empty (docker-jitsi-meet's env.example): not set, so the secret fills it.
+	if err := os.WriteFile(filepath.Join(dir, "JIBRI_XMPP_PASSWORD"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]Value{"JICOFO_AUTH_PASSWORD": "a", "JVB_AUTH_PASSWORD": "b", "EMPTY": "", "JIBRI_XMPP_PASSWORD": "c"}
 
 	res, err := WriteEnvDir(dir, vals, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"EMPTY", "JICOFO_AUTH_PASSWORD"}; !reflect.DeepEqual(res.Written, want) {
+	assertFile(t, filepath.Join(dir, "JIBRI_XMPP_PASSWORD"), "c")
+	if want := []string{"EMPTY", "JIBRI_XMPP_PASSWORD", "JICOFO_AUTH_PASSWORD"}; !reflect.DeepEqual(res.Written, want) {
 		t.Errorf("written = %v, want %v", res.Written, want)
 	}
 	if want := []string{"JVB_AUTH_PASSWORD"}; !reflect.DeepEqual(res.Skipped, want) {
@@ -225,13 +230,13 @@ func TestWriteEnvDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Written) != 3 || len(res.Skipped) != 0 {
+	if len(res.Written) != 4 || len(res.Skipped) != 0 {
 		t.Errorf("overwrite: %+v", res)
 	}
 	assertFile(t, filepath.Join(dir, "JVB_AUTH_PASSWORD"), "b")
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
-		t.Errorf("%d entries in dir, want 3 (no temp files left)", len(entries))
+	if len(entries) != 4 {
+		t.Errorf("%d entries in dir, want 4 (no temp files left)", len(entries))
 	}
 }
 

@@ -224,18 +224,18 @@ run "iam_least_privilege" {
   }
   assert {
     condition = alltrue(flatten([for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : [for r in s.Resource :
-      r == aws_s3_bucket.recordings[0].arn && s.Condition.StringLike["s3:prefix"] == ["recordings/*"] if anytrue([for a in s.Action : startswith(a, "s3:ListBucket")])
+      r == aws_s3_bucket.recordings[0].arn && s.Action == ["s3:ListBucketMultipartUploads"] if anytrue([for a in s.Action : startswith(a, "s3:ListBucket")])
     ]]))
-    error_message = "listing only on the bucket, only below the prefix"
+    error_message = "on the bucket itself only the listing of multipart uploads"
   }
   assert {
     condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : s.Action])) == toset([
-      "s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts",
-      "s3:ListBucket", "s3:ListBucketMultipartUploads",
+      "s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload",
+      "s3:ListMultipartUploadParts", "s3:ListBucketMultipartUploads",
       "ecs:UpdateTaskProtection", "ecs:GetTaskProtection",
       "kms:GenerateDataKey", "kms:Decrypt",
     ])
-    error_message = "the uploader may only put, multipart, get (HEAD), list its prefix, use the key and protect its task"
+    error_message = "the uploader may only put (with tags), multipart, get and get-version (HEAD), find its multipart uploads, use the key and protect its task"
   }
   assert {
     condition     = [for s in jsondecode(aws_iam_role_policy.uploader[0].policy).Statement : s.Resource if contains(s.Action, "kms:GenerateDataKey")] == [[aws_kms_key.main.arn]]
@@ -267,6 +267,12 @@ run "containers" {
       contains([for m in c.mountPoints : "${m.sourceVolume}:${m.containerPath}"], "recordings:/storage/recordings")
     ])
     error_message = "Jibri and recwatch share the recordings volume"
+  }
+  assert {
+    condition = alltrue([for c in jsondecode(aws_ecs_task_definition.jibri[0].container_definitions) :
+      contains(c.environment, { name = "JIBRI_UPLOAD_DEADLINE", value = c.name == "recwatch" ? "1h" : "10m" })
+    ])
+    error_message = "the hook gets 10 minutes per attempt (Jibri waits for it), the sidecar an hour"
   }
   assert {
     condition = alltrue([for td in [aws_ecs_task_definition.core, aws_ecs_task_definition.jvb, aws_ecs_task_definition.jibri[0]] :
@@ -437,4 +443,14 @@ run "recording_needs_bucket" {
   }
 
   expect_failures = [aws_ecs_task_definition.jibri]
+}
+
+run "key_template_outside_prefix_rejected" {
+  command = plan
+
+  variables {
+    recording_key_template = "elsewhere/{session}/{file}"
+  }
+
+  expect_failures = [var.recording_key_template]
 }

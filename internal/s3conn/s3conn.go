@@ -31,9 +31,11 @@ type Options struct {
 	CABundle    string // PEM file trusted in addition to the system roots
 	MaxAttempts int    // SDK attempts per request (transport-level retries)
 	Connections int    // idle connections kept per host
-	// IOTimeout bounds every single read and write on a connection: a
-	// stalled peer (no byte accepted or sent for this long) fails the
-	// request, which the retryer then repeats. 0 means 60 s.
+	// IOTimeout is a stall timeout: a connection on which no byte moves in
+	// either direction for this long (a peer that stops reading a part body
+	// or stops answering) fails its request with an error matching
+	// ErrStalled, which the SDK retryer repeats. A slow link that keeps
+	// moving is never cut. 0 means 60 s.
 	IOTimeout time.Duration
 	// Credentials overrides the default chain (tests and the demo only).
 	Credentials aws.CredentialsProvider
@@ -66,7 +68,7 @@ func New(ctx context.Context, o Options) (*s3.Client, error) {
 				if err != nil {
 					return nil, err
 				}
-				return &deadlineConn{Conn: c, timeout: o.IOTimeout}, nil
+				return newStallConn(c, o.IOTimeout), nil
 			}
 			// S3 speaks HTTP/1.1; one connection per part in flight is both
 			// faster and fairer than multiplexing parts over one HTTP/2 stream.
@@ -141,22 +143,4 @@ func loadCABundle(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("s3conn: no certificates in CA bundle %s", path)
 	}
 	return pool, nil
-}
-
-// deadlineConn refreshes a deadline before every read and write, so a peer
-// that stops reading a part body (or stops answering) is detected within
-// the timeout instead of hanging until the whole-run deadline.
-type deadlineConn struct {
-	net.Conn
-	timeout time.Duration
-}
-
-func (c *deadlineConn) Read(p []byte) (int, error) {
-	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
-	return c.Conn.Read(p)
-}
-
-func (c *deadlineConn) Write(p []byte) (int, error) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
-	return c.Conn.Write(p)
 }

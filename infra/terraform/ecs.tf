@@ -1,10 +1,19 @@
 # ECS on EC2 (Jibri needs /dev/shm >= 2 GiB, which Fargate cannot give). Two capacity providers,
-# each an Auto Scaling group with managed scaling, so the hosts follow the tasks down to zero:
+# each an Auto Scaling group with managed scaling, so the hosts follow the tasks:
 #   core:  private subnets; the web+prosody+jicofo task and the Jibri tasks (awsvpc).
 #   media: public subnets, a public address per host; one JVB per host in host network mode.
 
 locals {
-  cluster_name = local.prefix
+  cluster_name = local.names.cluster
+
+  # JVB's private HTTP server (health, /colibri/stats, graceful shutdown) on loopback only: the
+  # image binds it to 0.0.0.0 and includes /config/custom-jvb.conf last (HOCON: later wins). The
+  # media hosts write this file and the JVB task mounts the directory read-only at /config.
+  jvb_config_dir  = "/etc/jitsi-jvb"
+  jvb_custom_conf = <<-EOT
+    videobridge.http-servers.private.host = "127.0.0.1"
+  EOT
+
   capacity = {
     core = {
       instance_type = var.core_instance_type
@@ -12,6 +21,7 @@ locals {
       public_ip     = false
       max_size      = var.core_max_instances
       sg            = aws_security_group.core_host.id
+      extra_files   = ""
     }
     media = {
       instance_type = var.media_instance_type
@@ -19,7 +29,78 @@ locals {
       public_ip     = true
       max_size      = var.media_max_instances
       sg            = aws_security_group.jvb.id
+      extra_files   = <<-EOT
+        mkdir -p ${local.jvb_config_dir}
+        cat >${local.jvb_config_dir}/custom-jvb.conf <<'CONF'
+        ${trimspace(local.jvb_custom_conf)}
+        CONF
+        chmod 0644 ${local.jvb_config_dir}/custom-jvb.conf
+      EOT
     }
+  }
+
+  # What the ECS agent registers on a host (the placement limit of its tasks): 1024 CPU units per
+  # vCPU, and the kernel's MemTotal (below the installed memory) minus ECS_RESERVED_MEMORY.
+  host_resources = { for k, c in local.capacity : k => {
+    instance_type = c.instance_type
+    known         = contains(keys(var.instance_types), c.instance_type)
+    cpu           = try(var.instance_types[c.instance_type].vcpu * 1024, 0)
+    memory        = try(floor(var.instance_types[c.instance_type].memory_mib * (100 - var.os_memory_overhead_percent) / 100) - var.ecs_reserved_memory, 0)
+  } }
+
+  # Every task and the capacity provider it is placed on.
+  task_sizes = merge(
+    {
+      core = { provider = "core", cpu = 2048, memory = 4096 }
+      jvb  = { provider = "media", cpu = var.task_cpu, memory = var.task_memory }
+    },
+    var.enable_recording ? { jibri = { provider = "core", cpu = var.task_cpu, memory = var.task_memory } } : {},
+  )
+  task_placement = { for t, s in local.task_sizes : t => merge(s, {
+    instance_type    = local.host_resources[s.provider].instance_type
+    available_cpu    = local.host_resources[s.provider].cpu
+    available_memory = local.host_resources[s.provider].memory
+    fits             = s.cpu <= local.host_resources[s.provider].cpu && s.memory <= local.host_resources[s.provider].memory
+  }) }
+
+  # Tasks may not use the instance's credentials. awsvpc tasks (core, Jibri): the agent blocks
+  # IMDS (ECS_AWSVPC_BLOCK_IMDS) and a hop limit of 1 stops bridge-mode containers. Host-network
+  # containers (JVB) share the host's network namespace, so on every host a systemd unit drops
+  # IMDS traffic of every non-root process before the agent starts (the agent and ecs-init run
+  # as root; our containers run as uid 1000).
+  imds_block_unit = <<-EOT
+    [Unit]
+    Description=Block IMDS for non-root processes (host-network containers)
+    Before=ecs.service docker.service
+    After=network-pre.target
+    [Service]
+    Type=oneshot
+    RemainAfterExit=yes
+    ExecStart=/usr/sbin/iptables -w -I OUTPUT 1 -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j DROP
+    [Install]
+    WantedBy=multi-user.target
+  EOT
+
+  user_data = { for k, c in local.capacity : k => <<-EOT
+    #!/bin/bash
+    set -euo pipefail
+    cat >/etc/systemd/system/block-imds-for-containers.service <<'UNIT'
+    ${trimspace(local.imds_block_unit)}
+    UNIT
+    systemctl daemon-reload
+    systemctl enable --now block-imds-for-containers.service
+    ${trimspace(c.extra_files)}
+    cat >>/etc/ecs/ecs.config <<'CFG'
+    ECS_CLUSTER=${local.cluster_name}
+    ECS_ENABLE_TASK_IAM_ROLE=true
+    ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST=true
+    ECS_AWSVPC_BLOCK_IMDS=true
+    ECS_ENABLE_CONTAINER_METADATA=true
+    ECS_RESERVED_MEMORY=${var.ecs_reserved_memory}
+    ECS_CONTAINER_STOP_TIMEOUT=120s
+    ECS_INSTANCE_ATTRIBUTES={"tier":"${k}"}
+    CFG
+  EOT
   }
 }
 
@@ -49,16 +130,18 @@ resource "aws_launch_template" "host" {
   metadata_options {
     http_endpoint               = "enabled"
     http_tokens                 = "required"
-    http_put_response_hop_limit = 2
+    http_put_response_hop_limit = 1
   }
 
   block_device_mappings {
     device_name = "/dev/xvda"
     ebs {
-      volume_size           = 60
-      volume_type           = "gp3"
-      encrypted             = true
-      kms_key_id            = aws_kms_key.main.arn
+      volume_size = 60
+      volume_type = "gp3"
+      encrypted   = true
+      # No kms_key_id: the account's default EBS key (aws/ebs). A customer managed key would need
+      # a key policy and a grant for the Auto Scaling service-linked role, without which every
+      # launch fails while apply succeeds (see README "Host disks").
       delete_on_termination = true
     }
   }
@@ -71,21 +154,18 @@ resource "aws_launch_template" "host" {
     delete_on_termination       = true
   }
 
-  user_data = base64encode(<<-EOT
-    #!/bin/bash
-    cat >>/etc/ecs/ecs.config <<'CFG'
-    ECS_CLUSTER=${local.cluster_name}
-    ECS_ENABLE_TASK_IAM_ROLE=true
-    ECS_ENABLE_CONTAINER_METADATA=true
-    ECS_CONTAINER_STOP_TIMEOUT=120s
-    ECS_INSTANCE_ATTRIBUTES={"tier":"${each.key}"}
-    CFG
-  EOT
-  )
+  user_data = base64encode(local.user_data[each.key])
 
   tag_specifications {
     resource_type = "instance"
     tags          = merge(local.tags, { Name = "${local.prefix}-${each.key}" })
+  }
+
+  lifecycle {
+    precondition {
+      condition     = contains(keys(var.instance_types), each.value.instance_type)
+      error_message = "instance type ${each.value.instance_type} is not in var.instance_types: add its vcpu and memory_mib there."
+    }
   }
 }
 
@@ -97,10 +177,27 @@ resource "aws_autoscaling_group" "host" {
   max_size            = each.value.max_size
   # Managed scaling sets the desired capacity; managed termination protection needs this.
   protect_from_scale_in = true
+  # destroy must not wait for protected instances forever.
+  force_delete = true
 
   launch_template {
-    id      = aws_launch_template.host[each.key].id
-    version = "$Latest"
+    id = aws_launch_template.host[each.key].id
+    # A new AMI (the SSM parameter) or user data makes a new template version, which starts an
+    # instance refresh below.
+    version = aws_launch_template.host[each.key].latest_version
+  }
+
+  instance_refresh {
+    strategy = "Rolling"
+    preferences {
+      # Launch the replacement before terminating; managed draining moves the tasks.
+      min_healthy_percentage = 100
+      max_healthy_percentage = 200
+      instance_warmup        = 120
+      skip_matching          = true
+      # Every instance is scale-in protected (managed termination protection): replace them too.
+      scale_in_protected_instances = "Refresh"
+    }
   }
 
   tag {

@@ -17,18 +17,31 @@ locals {
 
   log_streams_arn = "${aws_cloudwatch_log_group.ecs.arn}:log-stream:*"
 
-  # Execution role: pull images, write logs, read exactly the one secret.
-  execution_policy = {
+  # One execution role per task family (used by the ECS agent only, never visible to the
+  # containers): pull images, write logs, read the secrets whose keys its containers get. Secrets
+  # Manager has no per-JSON-key permission, so the key split is the task definition's `secrets`
+  # (each family lists only its keys, asserted in the tests); the operator secret (TURN, JWT) is
+  # readable by the core role alone.
+  execution_families = merge(
+    { core = true, jvb = true },
+    var.enable_recording ? { jibri = true } : {},
+  )
+  execution_secret_arns = {
+    core  = concat([aws_secretsmanager_secret.jitsi.arn], aws_secretsmanager_secret.operator[*].arn)
+    jvb   = [aws_secretsmanager_secret.jitsi.arn]
+    jibri = [aws_secretsmanager_secret.jitsi.arn]
+  }
+  execution_policy = { for f, _ in local.execution_families : f => {
     Version = "2012-10-17"
     Statement = concat([
       {
-        Sid      = "ReadJitsiSecret"
+        Sid      = "ReadOwnSecrets"
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue"]
-        Resource = [aws_secretsmanager_secret.jitsi.arn]
+        Resource = local.execution_secret_arns[f]
       },
       {
-        Sid       = "DecryptJitsiSecret"
+        Sid       = "DecryptSecrets"
         Effect    = "Allow"
         Action    = ["kms:Decrypt"]
         Resource  = [aws_kms_key.main.arn]
@@ -55,11 +68,25 @@ locals {
         Resource = ["*"]
       },
     ])
+  } }
+
+  task_protection_statement = {
+    Sid      = "TaskScaleInProtection"
+    Effect   = "Allow"
+    Action   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
+    Resource = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${local.cluster_name}/*"]
+  }
+
+  # The JVB task's role: confwatch sets its task's scale-in protection through the ECS agent,
+  # which makes the call with this role. Nothing else.
+  jvb_task_policy = {
+    Version   = "2012-10-17"
+    Statement = [local.task_protection_statement]
   }
 
   # The uploader (finalize and recwatch in the Jibri task): write and verify objects below the
   # recordings prefix, resume its own multipart uploads, use the bucket key, protect its task.
-  uploader_policy = !local.create_bucket ? null : {
+  uploader_policy = !(local.create_bucket && var.enable_recording) ? null : {
     Version = "2012-10-17"
     Statement = concat([
       {
@@ -88,11 +115,15 @@ locals {
         Action   = ["s3:ListBucketMultipartUploads"]
         Resource = [local.bucket_arn]
       },
+      local.task_protection_statement,
       {
-        Sid      = "TaskScaleInProtection"
-        Effect   = "Allow"
-        Action   = ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"]
-        Resource = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${local.cluster_name}/*"]
+        # The recordings file system, through its uid-1000 access point only, over TLS (the file
+        # system policy denies anything else).
+        Sid       = "MountRecordings"
+        Effect    = "Allow"
+        Action    = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+        Resource  = aws_efs_file_system.recordings[*].arn
+        Condition = { StringEquals = { "elasticfilesystem:AccessPointArn" = aws_efs_access_point.recordings[0].arn } }
       },
       ], local.bucket_kms ? [{
         Sid       = "UseBucketKey"
@@ -105,14 +136,27 @@ locals {
 }
 
 resource "aws_iam_role" "execution" {
-  name_prefix        = "${local.prefix}-exec-"
+  for_each           = local.execution_families
+  name_prefix        = "${local.prefix}-${each.key}-exec-"
   assume_role_policy = local.ecs_tasks_trust
 }
 
 resource "aws_iam_role_policy" "execution" {
-  name   = "execution"
-  role   = aws_iam_role.execution.id
-  policy = jsonencode(local.execution_policy)
+  for_each = local.execution_families
+  name     = "execution"
+  role     = aws_iam_role.execution[each.key].id
+  policy   = jsonencode(local.execution_policy[each.key])
+}
+
+resource "aws_iam_role" "jvb_task" {
+  name_prefix        = "${local.prefix}-jvb-"
+  assume_role_policy = local.ecs_tasks_trust
+}
+
+resource "aws_iam_role_policy" "jvb_task" {
+  name   = "task-protection"
+  role   = aws_iam_role.jvb_task.id
+  policy = jsonencode(local.jvb_task_policy)
 }
 
 resource "aws_iam_role" "uploader" {
@@ -177,6 +221,12 @@ resource "aws_iam_role_policy" "flow_logs" {
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
       Resource = ["${aws_cloudwatch_log_group.flow[0].arn}:log-stream:*"]
+      }, {
+      # The flow-logs service checks that its log group exists (the IAM role the VPC guide
+      # prescribes includes it); limited to this account's log groups in the region.
+      Effect   = "Allow"
+      Action   = ["logs:DescribeLogGroups"]
+      Resource = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
     }]
   })
 }

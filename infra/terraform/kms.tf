@@ -1,5 +1,7 @@
 # One customer managed key for the stack's data at rest: recordings (when recording_sse is aws:kms),
-# the Jitsi secret, the log groups and the alarm topic.
+# the recordings file system, the Jitsi secrets, the log groups and the alarm topic. Not the hosts'
+# root volumes: those use the account's EBS key (ecs.tf), so the Auto Scaling service-linked role
+# needs no grant on this key.
 
 resource "aws_kms_key" "main" {
   description             = "${local.prefix}: recordings, secrets, logs and alarms"
@@ -14,6 +16,9 @@ resource "aws_kms_alias" "main" {
 }
 
 locals {
+  # The log groups encrypted with the key: the containers', the flow logs', the rotation Lambda's.
+  kms_log_groups = [local.names.log_group, "/${var.name}/${var.environment}/*", "/aws/lambda/${local.names.rotation_fn}"]
+
   # In a key policy "Resource": "*" means this key itself (the policy is attached to it).
   kms_policy = {
     Version = "2012-10-17"
@@ -32,7 +37,7 @@ locals {
         Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
         Resource  = "*"
         Condition = {
-          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/${var.name}/${var.environment}/*" }
+          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = [for g in local.kms_log_groups : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${g}"] }
         }
       },
       {

@@ -9,7 +9,19 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
-  prefix     = "${var.name}-${var.environment}"
+  prefix = "${var.name}-${var.environment}"
+
+  # The names the guide's operational commands use (README "Operations"); with the default name:
+  # jitsi-video-platform-cluster, -service, /ecs/jitsi-video-platform, -jitsi-secrets.
+  names = {
+    cluster       = "${var.name}-cluster"
+    core_service  = "${var.name}-service"
+    jvb_service   = "${var.name}-jvb"
+    jibri_service = "${var.name}-jibri"
+    log_group     = "/ecs/${var.name}"
+    secret        = "${var.name}-jitsi-secrets"
+    rotation_fn   = "${var.name}-rotate-secret"
+  }
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.region

@@ -1,8 +1,10 @@
-# Logs (30 days, KMS), JVB metric filters into Jitsi/JVB, alarms to SNS, the recording success
-# rate from the uploader's own EMF metrics (Jitsi/Recordings), and a dashboard.
+# Logs (30 days, KMS), alarms to SNS, the recording success rate from the uploader's own EMF
+# metrics (Jitsi/Recordings), and a dashboard. Conferences and Participants are gauges (current
+# values) that confwatch reads from each bridge's /colibri/stats and publishes as EMF in Jitsi/JVB
+# once a minute, dimension Environment; summed over the bridges they are the platform's totals.
 
 resource "aws_cloudwatch_log_group" "ecs" {
-  name              = "/${var.name}/${var.environment}/ecs"
+  name              = local.names.log_group
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.main.arn
 }
@@ -20,10 +22,7 @@ resource "aws_sns_topic_subscription" "email" {
 }
 
 locals {
-  jvb_metrics = {
-    conferences  = { name = "ConferencesCreated", pattern = var.jvb_conference_log_pattern }
-    participants = { name = "ParticipantsJoined", pattern = var.jvb_participant_log_pattern }
-  }
+  jvb_gauges = ["Conferences", "Participants"]
   # Services whose CPU and memory are alarmed on.
   alarmed_services = merge(
     { core = aws_ecs_service.core.name, jvb = aws_ecs_service.jvb.name },
@@ -33,21 +32,6 @@ locals {
     "${svc}-cpu"    = { service = name, metric = "CPUUtilization" }
     "${svc}-memory" = { service = name, metric = "MemoryUtilization" }
   }]...)
-}
-
-resource "aws_cloudwatch_log_metric_filter" "jvb" {
-  for_each       = local.jvb_metrics
-  name           = "${local.prefix}-jvb-${each.key}"
-  log_group_name = aws_cloudwatch_log_group.ecs.name
-  pattern        = each.value.pattern
-
-  metric_transformation {
-    name          = each.value.name
-    namespace     = "Jitsi/JVB"
-    value         = "1"
-    default_value = "0"
-    unit          = "Count"
-  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "utilization" {
@@ -140,11 +124,14 @@ locals {
       {
         type = "metric", x = 0, y = 6, width = 12, height = 6
         properties = {
-          title   = "Participants and conferences (JVB)"
-          region  = local.region
-          stat    = "Sum"
-          period  = 300
-          metrics = [for k, m in local.jvb_metrics : ["Jitsi/JVB", m.name, { label = k }]]
+          title  = "Conferences and participants now (all bridges)"
+          region = local.region
+          stat   = "Sum"
+          period = 60
+          metrics = concat(
+            [for g in local.jvb_gauges : ["Jitsi/JVB", g, "Environment", var.environment, { label = lower(g) }]],
+            [["Jitsi/Recordings", "IdleRecorders", "Environment", var.environment, { label = "idle recorders" }]],
+          )
         }
       },
       {

@@ -95,6 +95,18 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private[0].id
 }
 
+# S3 through a gateway endpoint on the private route table: uploads (and ECR layer downloads, which
+# come from S3) leave the NAT gateway and its per-GB processing charge. Free; the default endpoint
+# policy, since ECR's layer bucket is not ours.
+resource "aws_vpc_endpoint" "s3" {
+  count             = local.create_vpc ? 1 : 0
+  vpc_id            = aws_vpc.main[0].id
+  service_name      = "com.amazonaws.${local.region}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = [aws_route_table.private[0].id]
+  tags              = { Name = "${local.prefix}-s3" }
+}
+
 # The default security group of a new VPC allows all traffic between its members: empty it.
 resource "aws_default_security_group" "main" {
   count  = local.create_vpc ? 1 : 0

@@ -19,7 +19,7 @@ output "secret_arn" {
 }
 
 output "log_group" {
-  description = "CloudWatch log group of every container."
+  description = "CloudWatch log group of every container (/ecs/<name>)."
   value       = aws_cloudwatch_log_group.ecs.name
 }
 
@@ -41,4 +41,33 @@ output "alarm_topic_arn" {
 output "kms_key_arn" {
   description = "The stack's customer managed KMS key."
   value       = aws_kms_key.main.arn
+}
+
+output "service_names" {
+  description = "ECS services: core (web+prosody+jicofo, the guide's <name>-service), jvb, jibri (null without recording)."
+  value = {
+    core  = aws_ecs_service.core.name
+    jvb   = aws_ecs_service.jvb.name
+    jibri = var.enable_recording ? aws_ecs_service.jibri[0].name : null
+  }
+}
+
+output "secret_name" {
+  description = "Name of the Jitsi secret (for aws secretsmanager rotate-secret --secret-id)."
+  value       = aws_secretsmanager_secret.jitsi.name
+}
+
+output "rotation_function_name" {
+  description = "The secret rotation Lambda."
+  value       = aws_lambda_function.rotation.function_name
+}
+
+output "recordings_file_system_id" {
+  description = "EFS file system holding recordings not yet uploaded (null without recording)."
+  value       = var.enable_recording ? aws_efs_file_system.recordings[0].id : null
+}
+
+output "task_placement" {
+  description = "Each task's CPU/memory against what the ECS agent registers on its capacity provider's instance type."
+  value       = local.task_placement
 }

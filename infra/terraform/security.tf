@@ -39,6 +39,16 @@ resource "aws_security_group" "jvb" {
   }
 }
 
+resource "aws_security_group" "efs" {
+  count       = var.enable_recording ? 1 : 0
+  name_prefix = "${local.prefix}-efs-"
+  description = "recordings file system: NFS from the Jibri tasks"
+  vpc_id      = local.vpc_id
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
 resource "aws_security_group" "core_host" {
   name_prefix = "${local.prefix}-host-"
   description = "private container hosts (the tasks have their own groups)"
@@ -60,6 +70,7 @@ locals {
     jibri     = aws_security_group.jibri.id
     jvb       = aws_security_group.jvb.id
     core_host = aws_security_group.core_host.id
+    efs       = try(aws_security_group.efs[0].id, null)
   }
   # from -> to on port: each pair makes the egress rule on "from" and the ingress rule on "to".
   internal_flows = merge({
@@ -68,6 +79,8 @@ locals {
     }, var.enable_recording ? {
     jibri_xmpp  = { from = "jibri", to = "core_task", port = 5222, protocol = "tcp", description = "Jibri to prosody (XMPP)" }
     jibri_media = { from = "jibri", to = "jvb", port = 10000, protocol = "udp", description = "Jibri to JVB media" }
+    # awsvpc tasks mount EFS from the task's network namespace (its ENI and security group).
+    jibri_nfs = { from = "jibri", to = "efs", port = 2049, protocol = "tcp", description = "Jibri and recwatch to the recordings file system (NFS over TLS)" }
   } : {})
   # Outbound to the internet, by necessity.
   public_egress = merge({

@@ -1,9 +1,10 @@
 # Topology of one Jitsi shard (see README.md):
 #   core  (1 task, awsvpc): prosody + jicofo + web on localhost, behind the ALB, registered in
 #         Cloud Map as xmpp.<namespace>. Exactly one: rooms live in prosody's and jicofo's memory.
-#   jvb   (0..3 tasks, host network, one per public host): joins the JVB brewery MUC.
-#   jibri (0..3 tasks, awsvpc): Jibri + recwatch sidecar; joins the Jibri brewery MUC, so each
-#         task adds one concurrent recording.
+#   jvb   (1..n tasks, host network, one per public host): JVB + confwatch sidecar; joins the JVB
+#         brewery MUC.
+#   jibri (n tasks, awsvpc): Jibri + recwatch sidecar; joins the Jibri brewery MUC, so each task
+#         adds one concurrent recording. Recordings live on EFS, shared by every Jibri task.
 
 locals {
   image = { for c in ["prosody", "jicofo", "web", "jvb"] : c => "${var.jitsi_image_repo}/${c}:${var.jitsi_image_version}" }
@@ -19,7 +20,40 @@ locals {
     TZ                       = "UTC"
   }
 
+  # docker-jitsi-meet's authentication switches; web, prosody and jicofo must agree.
+  auth_env = var.auth_type == "jwt" ? {
+    ENABLE_AUTH            = "1"
+    AUTH_TYPE              = "jwt"
+    ENABLE_GUESTS          = var.enable_guests ? "1" : "0"
+    JWT_APP_ID             = var.jwt_app_id
+    JWT_ACCEPTED_ISSUERS   = var.jwt_app_id
+    JWT_ACCEPTED_AUDIENCES = var.jwt_accepted_audiences
+    } : {
+    ENABLE_AUTH = "0"
+  }
+
+  # TURN for clients whose network blocks UDP: prosody advertises it (XEP-0215) with short-lived
+  # credentials derived from TURN_CREDENTIALS (coturn's static-auth-secret).
+  turn_enabled = var.turn_host != "" || var.turns_host != ""
+  turn_env = local.turn_enabled ? {
+    TURN_HOST      = var.turn_host
+    TURN_PORT      = tostring(var.turn_port)
+    TURN_TRANSPORT = var.turn_transport
+    TURNS_HOST     = var.turns_host
+    TURNS_PORT     = tostring(var.turns_port)
+  } : {}
+
   secret_from = { for k in local.secret_keys : k => "${aws_secretsmanager_secret.jitsi.arn}:${k}::" }
+
+  # Keys each container receives (its task family's execution role reads nothing else, iam.tf).
+  family_container_keys = {
+    prosody = ["JICOFO_AUTH_PASSWORD", "JVB_AUTH_PASSWORD", "JIBRI_XMPP_PASSWORD", "JIBRI_RECORDER_PASSWORD", "JIGASI_XMPP_PASSWORD", "JIGASI_TRANSCRIBER_PASSWORD"]
+    jicofo  = ["JICOFO_AUTH_PASSWORD"]
+    jvb     = ["JVB_AUTH_PASSWORD"]
+    jibri   = ["JIBRI_XMPP_PASSWORD", "JIBRI_RECORDER_PASSWORD"]
+  }
+  # Values the operator supplies (not rotated by the Lambda): prosody only.
+  operator_secret_from = { for k in local.operator_secret_keys : k => "${aws_secretsmanager_secret.operator[0].arn}:${k}::" }
 
   # docker-jitsi-meet images run as uid 1000 with a read-only root; /run must be exec and owned by
   # that uid (s6-overlay). Sizes as in docker-compose.yml / jibri.yml.
@@ -47,30 +81,47 @@ locals {
     "awslogs-stream-prefix" = "jitsi"
   }
 
+  # A crashed sidecar comes back in place instead of staying dead until its task is replaced
+  # (ECS container restart policy; it restarts only after 60 s of run time, so a crash loop
+  # does not spin).
+  sidecar_restart = { enabled = true, restartAttemptPeriod = 60 }
+
   env_list = { for name, env in {
-    prosody = merge(local.xmpp_env, {
+    prosody = merge(local.xmpp_env, local.auth_env, local.turn_env, {
       ENABLE_XMPP_WEBSOCKET = "1"
       MAX_PARTICIPANTS      = tostring(var.max_participants)
-      TURN_HOST             = var.turn_host
+      LOG_LEVEL             = var.prosody_log_level
     })
-    jicofo = merge(local.xmpp_env, {
-      XMPP_SERVER                 = "127.0.0.1"
-      JICOFO_ENABLE_HEALTH_CHECKS = "1"
+    jicofo = merge(local.xmpp_env, local.auth_env, {
+      XMPP_SERVER = "127.0.0.1"
     })
-    web = merge(local.xmpp_env, {
+    web = merge(local.xmpp_env, local.auth_env, {
       XMPP_BOSH_URL_BASE    = "http://127.0.0.1:5280"
       DISABLE_HTTPS         = "1"
       ENABLE_HTTP_REDIRECT  = "0"
       ENABLE_XMPP_WEBSOCKET = "1"
+      # The VPC is IPv4 only: nginx must not try to bind [::].
+      ENABLE_IPV6 = "0"
     })
     jvb = merge(local.xmpp_env, {
       XMPP_SERVER                      = local.xmpp_server
       JVB_PORT                         = "10000"
       JVB_STUN_SERVERS                 = var.jvb_stun_servers
       JVB_ADVERTISE_PRIVATE_CANDIDATES = "false"
-      COLIBRI_REST_ENABLED             = "true"
-      VIDEOBRIDGE_MAX_MEMORY           = "${floor(var.task_memory * 3 / 4)}m"
+      # /colibri/stats (read by confwatch) and the graceful shutdown it requests; both on the
+      # private HTTP server, bound to 127.0.0.1 by /config/custom-jvb.conf (ecs.tf).
+      COLIBRI_REST_ENABLED   = "true"
+      SHUTDOWN_REST_ENABLED  = "true"
+      VIDEOBRIDGE_MAX_MEMORY = "${floor(var.task_memory * 3 / 4)}m"
     })
+    confwatch = {
+      CONFWATCH_STATS_URL     = "http://127.0.0.1:8080/colibri/stats"
+      CONFWATCH_SHUTDOWN_URL  = "http://127.0.0.1:8080/colibri/shutdown"
+      CONFWATCH_NAMESPACE     = "Jitsi/JVB"
+      CONFWATCH_ENVIRONMENT   = var.environment
+      CONFWATCH_DRAIN_TIMEOUT = "${var.jvb_graceful_shutdown_seconds - 15}s"
+      CONFWATCH_LOG_FORMAT    = "json"
+    }
     jibri = merge(local.xmpp_env, local.uploader_env, {
       XMPP_SERVER                          = local.xmpp_server
       DISPLAY                              = ":0"
@@ -82,15 +133,22 @@ locals {
       # The hook holds Jibri busy, so it gets minutes; the sidecar drains backlogs and large
       # recordings, so one attempt may take longer (it resumes either way).
       JIBRI_UPLOAD_DEADLINE = "1h"
+      # Idle-recorder metrics (IdleRecorders, Recorders) for the Jibri scaling policies.
+      JIBRI_UPLOAD_JIBRI_HEALTH_URL  = "http://127.0.0.1:2222/jibri/api/v1.0/health"
+      JIBRI_UPLOAD_METRICS_NAMESPACE = "Jitsi/Recordings"
+      # Recordings are on EFS, shared by every Jibri task: protect this task only while its own
+      # Jibri is busy or it has uploads in flight, or one stuck recording protects every task.
+      JIBRI_UPLOAD_PROTECT_SCOPE = "own"
     })
   } : name => [for k, v in env : { name = k, value = v } if v != ""] }
 
-  secrets_list = { for name, keys in {
-    prosody = ["JICOFO_AUTH_PASSWORD", "JVB_AUTH_PASSWORD", "JIBRI_XMPP_PASSWORD", "JIBRI_RECORDER_PASSWORD", "JIGASI_XMPP_PASSWORD", "JIGASI_TRANSCRIBER_PASSWORD"]
-    jicofo  = ["JICOFO_AUTH_PASSWORD", "JICOFO_COMPONENT_SECRET"]
-    jvb     = ["JVB_AUTH_PASSWORD"]
-    jibri   = ["JIBRI_XMPP_PASSWORD", "JIBRI_RECORDER_PASSWORD"]
-  } : name => [for k in keys : { name = k, valueFrom = local.secret_from[k] }] }
+  secrets_list = merge(
+    { for name, keys in local.family_container_keys : name => [for k in keys : { name = k, valueFrom = local.secret_from[k] }] },
+    { prosody = concat(
+      [for k in local.family_container_keys.prosody : { name = k, valueFrom = local.secret_from[k] }],
+      [for k in local.operator_secret_keys : { name = k, valueFrom = local.operator_secret_from[k] }],
+    ) },
+  )
 
   core_containers = [
     {
@@ -114,8 +172,11 @@ locals {
       secrets                = local.secrets_list.jicofo
       linuxParameters        = { tmpfs = local.small_tmpfs }
       dependsOn              = [{ containerName = "prosody", condition = "HEALTHY" }]
-      healthCheck            = { command = ["CMD-SHELL", "/usr/local/bin/healthcheck.sh"], interval = 15, retries = 5, startPeriod = 90, timeout = 5 }
-      logConfiguration       = { logDriver = "awslogs", options = local.log_options }
+      # /about/version answers while jicofo's REST server runs and, unlike /about/health, does
+      # not fail while no bridge is connected: an essential container failing its health check
+      # would replace the whole core task (and every meeting) whenever JVB is down or deploying.
+      healthCheck      = { command = ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1:8888/about/version || exit 1"], interval = 15, retries = 5, startPeriod = 90, timeout = 5 }
+      logConfiguration = { logDriver = "awslogs", options = local.log_options }
     },
     {
       name                   = "web"
@@ -131,18 +192,41 @@ locals {
     },
   ]
 
-  jvb_containers = [{
-    name                   = "jvb"
-    image                  = local.image.jvb
-    essential              = true
-    readonlyRootFilesystem = true
-    environment            = local.env_list.jvb
-    secrets                = local.secrets_list.jvb
-    portMappings           = [{ containerPort = 10000, hostPort = 10000, protocol = "udp" }]
-    linuxParameters        = { tmpfs = local.small_tmpfs }
-    healthCheck            = { command = ["CMD-SHELL", "/usr/local/bin/healthcheck.sh"], interval = 15, retries = 5, startPeriod = 60, timeout = 5 }
-    logConfiguration       = { logDriver = "awslogs", options = local.log_options }
-  }]
+  jvb_containers = [
+    {
+      name                   = "jvb"
+      image                  = local.image.jvb
+      essential              = true
+      readonlyRootFilesystem = true
+      environment            = local.env_list.jvb
+      secrets                = local.secrets_list.jvb
+      portMappings           = [{ containerPort = 10000, hostPort = 10000, protocol = "udp" }]
+      mountPoints            = [{ sourceVolume = "jvb-config", containerPath = "/config", readOnly = true }]
+      linuxParameters        = { tmpfs = local.small_tmpfs }
+      # Stopped after confwatch (dependencies reverse on shutdown), i.e. once the bridge has
+      # drained or the graceful-shutdown window has passed.
+      stopTimeout      = 30
+      healthCheck      = { command = ["CMD-SHELL", "/usr/local/bin/healthcheck.sh"], interval = 15, retries = 5, startPeriod = 60, timeout = 5 }
+      logConfiguration = { logDriver = "awslogs", options = local.log_options }
+    },
+    {
+      # Reads /colibri/stats every 10 s: holds ECS task scale-in protection while the bridge
+      # hosts a conference, publishes Conferences/Participants gauges (EMF on stdout, Jitsi/JVB)
+      # once a minute, and on SIGTERM asks the bridge for a graceful shutdown and waits for it.
+      # The one owner of task protection in this task. Not essential: its exit must not stop a
+      # bridge with live conferences.
+      name                   = "confwatch"
+      image                  = var.confwatch_image
+      essential              = false
+      readonlyRootFilesystem = true
+      user                   = "1000"
+      environment            = local.env_list.confwatch
+      dependsOn              = [{ containerName = "jvb", condition = "START" }]
+      stopTimeout            = var.jvb_graceful_shutdown_seconds
+      restartPolicy          = local.sidecar_restart
+      logConfiguration       = { logDriver = "awslogs", options = local.log_options }
+    },
+  ]
 
   jibri_containers = [
     {
@@ -152,7 +236,8 @@ locals {
       readonlyRootFilesystem = true
       environment            = local.env_list.jibri
       secrets                = local.secrets_list.jibri
-      # ECS gives a task at most 120 s after SIGTERM: the most an in-flight upload gets.
+      # The most time an in-flight hook upload gets after SIGTERM; what it does not finish stays on
+      # EFS for any recwatch.
       stopTimeout = 120
       mountPoints = [
         { sourceVolume = "storage", containerPath = "/storage" },
@@ -169,21 +254,21 @@ locals {
       logConfiguration = { logDriver = "awslogs", options = local.log_options }
     },
     {
-      # The sidecar finalizes what the hook missed (crash, deadline, stop) and holds ECS task
-      # scale-in protection while recordings are not uploaded. Not essential: its exit must not
-      # stop a recording in progress.
+      # The sidecar finalizes what the hook missed (crash, deadline, stop, or a recording another
+      # task left on EFS), publishes the idle-recorder metrics and holds ECS task scale-in
+      # protection while its own Jibri is busy or it uploads. Not essential: its exit must not
+      # stop a recording in progress; restarted in place when it crashes.
       name                   = "recwatch"
       image                  = var.recwatch_image
       essential              = false
       readonlyRootFilesystem = true
-      user                   = "1000:1000"
+      user                   = "1000"
       environment            = local.env_list.recwatch
-      # Jibri's container is created first, so a fresh recordings volume takes the owner of
-      # /storage/recordings in the Jibri image (uid 1000).
-      dependsOn        = [{ containerName = "jibri", condition = "START" }]
-      stopTimeout      = 120
-      mountPoints      = [{ sourceVolume = "recordings", containerPath = "/storage/recordings" }]
-      logConfiguration = { logDriver = "awslogs", options = local.log_options }
+      dependsOn              = [{ containerName = "jibri", condition = "START" }]
+      stopTimeout            = 120
+      restartPolicy          = local.sidecar_restart
+      mountPoints            = [{ sourceVolume = "recordings", containerPath = "/storage/recordings" }]
+      logConfiguration       = { logDriver = "awslogs", options = local.log_options }
     },
   ]
 }
@@ -192,9 +277,9 @@ resource "aws_ecs_task_definition" "core" {
   family                   = "${local.prefix}-core"
   requires_compatibilities = ["EC2"]
   network_mode             = "awsvpc"
-  cpu                      = "2048"
-  memory                   = "4096"
-  execution_role_arn       = aws_iam_role.execution.arn
+  cpu                      = tostring(local.task_sizes.core.cpu)
+  memory                   = tostring(local.task_sizes.core.memory)
+  execution_role_arn       = aws_iam_role.execution["core"].arn
   container_definitions    = jsonencode(local.core_containers)
 
   # Prosody's account store; task-scoped: accounts are re-created from the secret at every start.
@@ -202,6 +287,21 @@ resource "aws_ecs_task_definition" "core" {
     name = "prosody-data"
     docker_volume_configuration {
       scope = "task"
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.task_placement.core.fits
+      error_message = "the core task (${local.task_sizes.core.cpu} CPU, ${local.task_sizes.core.memory} MiB) does not fit a ${var.core_instance_type} after the ECS agent's reservation."
+    }
+    precondition {
+      condition     = !local.turn_enabled || nonsensitive(var.turn_credentials != "")
+      error_message = "turn_host/turns_host need turn_credentials (the TURN server's shared secret): prosody would advertise a TURN server without credentials."
+    }
+    precondition {
+      condition     = var.auth_type != "jwt" || (var.jwt_app_id != "" && nonsensitive(var.jwt_app_secret != ""))
+      error_message = "auth_type = \"jwt\" needs jwt_app_id and jwt_app_secret."
     }
   }
 }
@@ -212,8 +312,22 @@ resource "aws_ecs_task_definition" "jvb" {
   network_mode             = "host"
   cpu                      = tostring(var.task_cpu)
   memory                   = tostring(var.task_memory)
-  execution_role_arn       = aws_iam_role.execution.arn
+  execution_role_arn       = aws_iam_role.execution["jvb"].arn
+  task_role_arn            = aws_iam_role.jvb_task.arn
   container_definitions    = jsonencode(local.jvb_containers)
+
+  # custom-jvb.conf written by the media hosts' user data (ecs.tf).
+  volume {
+    name      = "jvb-config"
+    host_path = local.jvb_config_dir
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.task_placement.jvb.fits
+      error_message = "the JVB task (${var.task_cpu} CPU, ${var.task_memory} MiB) does not fit a ${var.media_instance_type} (${local.host_resources.media.cpu} CPU, ${local.host_resources.media.memory} MiB after the ECS agent's reservation): choose a larger media_instance_type or a smaller task."
+    }
+  }
 }
 
 resource "aws_ecs_task_definition" "jibri" {
@@ -223,7 +337,7 @@ resource "aws_ecs_task_definition" "jibri" {
   network_mode             = "awsvpc"
   cpu                      = tostring(var.task_cpu)
   memory                   = tostring(var.task_memory)
-  execution_role_arn       = aws_iam_role.execution.arn
+  execution_role_arn       = aws_iam_role.execution["jibri"].arn
   task_role_arn            = aws_iam_role.uploader[0].arn
   container_definitions    = jsonencode(local.jibri_containers)
 
@@ -231,6 +345,10 @@ resource "aws_ecs_task_definition" "jibri" {
     precondition {
       condition     = local.create_bucket
       error_message = "enable_recording = true needs the recording bucket: set create_recording_bucket = true."
+    }
+    precondition {
+      condition     = try(local.task_placement.jibri.fits, false)
+      error_message = "the Jibri task (${var.task_cpu} CPU, ${var.task_memory} MiB) does not fit a ${var.core_instance_type} after the ECS agent's reservation."
     }
   }
 
@@ -242,20 +360,23 @@ resource "aws_ecs_task_definition" "jibri" {
     }
   }
 
-  # Recordings outlive the task on its host: a replacement task's recwatch finishes what a stopped
-  # one left behind.
+  # Recordings on EFS through the uid-1000 access point: they outlive their task and their host,
+  # and any Jibri task's recwatch finishes what a stopped one left behind.
   volume {
     name = "recordings"
-    docker_volume_configuration {
-      scope         = "shared"
-      autoprovision = true
-      driver        = "local"
+    efs_volume_configuration {
+      file_system_id     = aws_efs_file_system.recordings[0].id
+      transit_encryption = "ENABLED"
+      authorization_config {
+        access_point_id = aws_efs_access_point.recordings[0].id
+        iam             = "ENABLED"
+      }
     }
   }
 }
 
 resource "aws_ecs_service" "core" {
-  name                               = "core"
+  name                               = local.names.core_service
   cluster                            = aws_ecs_cluster.main.id
   task_definition                    = aws_ecs_task_definition.core.arn
   desired_count                      = 1
@@ -287,12 +408,14 @@ resource "aws_ecs_service" "core" {
 }
 
 resource "aws_ecs_service" "jvb" {
-  name                               = "jvb"
-  cluster                            = aws_ecs_cluster.main.id
-  task_definition                    = aws_ecs_task_definition.jvb.arn
-  desired_count                      = var.jvb_desired_count
-  deployment_minimum_healthy_percent = 0
-  deployment_maximum_percent         = 100
+  name            = local.names.jvb_service
+  cluster         = aws_ecs_cluster.main.id
+  task_definition = aws_ecs_task_definition.jvb.arn
+  desired_count   = max(var.jvb_desired_count, var.jvb_min_count)
+  # New bridges start (on new hosts) before old ones stop; an old bridge with conferences stays
+  # protected by confwatch until they end.
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
 
   capacity_provider_strategy {
     capacity_provider = aws_ecs_capacity_provider.host["media"].name
@@ -312,11 +435,11 @@ resource "aws_ecs_service" "jvb" {
 
 resource "aws_ecs_service" "jibri" {
   count                              = var.enable_recording ? 1 : 0
-  name                               = "jibri"
+  name                               = local.names.jibri_service
   cluster                            = aws_ecs_cluster.main.id
   task_definition                    = aws_ecs_task_definition.jibri[0].arn
-  desired_count                      = var.jibri_desired_count
-  deployment_minimum_healthy_percent = 0
+  desired_count                      = max(var.jibri_desired_count, var.jibri_min_idle)
+  deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
 
   capacity_provider_strategy {
@@ -333,5 +456,6 @@ resource "aws_ecs_service" "jibri" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_ecs_cluster_capacity_providers.main]
+  # The EFS mount targets must exist before a task mounts the file system.
+  depends_on = [aws_ecs_cluster_capacity_providers.main, aws_efs_mount_target.recordings]
 }

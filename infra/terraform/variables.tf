@@ -38,9 +38,14 @@ variable "max_participants" {
 # --- Where and what ----------------------------------------------------------------------------
 
 variable "name" {
-  description = "Name prefix of every resource."
+  description = "Name of the platform: the cluster is <name>-cluster, the core service <name>-service, the log group /ecs/<name>, the secret <name>-jitsi-secrets (the guide's names with the default). Use one name per environment in an account and region."
   type        = string
-  default     = "jitsi"
+  default     = "jitsi-video-platform"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,23}$", var.name))
+    error_message = "name must be 1-24 lowercase letters, digits or dashes, starting with a letter (IAM name prefixes and target group names limit its length)."
+  }
 }
 
 variable "region" {
@@ -105,16 +110,36 @@ variable "jitsi_image_version" {
   default     = "stable-11146-2"
 }
 
+# Our images are published by nobody: build them with docker/jibri/build.sh and push them to a
+# registry the hosts can pull from (ECR: list it in ecr_repository_arns). No default on purpose.
 variable "jibri_image" {
-  description = "Our Jibri image (docker/jibri/Dockerfile): the jitsi Jibri image with the finalize hook."
+  description = "Our Jibri image (docker/jibri/Dockerfile), registry/repository:tag or @sha256 digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/jibri-s3:stable-11146-2."
   type        = string
-  default     = "ghcr.io/jitsi-recorder/jibri-s3:stable-11146-2"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+([.-][a-z0-9]+)*(\\.[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?|:[0-9]+)(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.jibri_image)) && !endswith(var.jibri_image, ":latest")
+    error_message = "jibri_image must be registry/repository:tag or registry/repository@sha256:<digest> (a registry host, a pinned tag, not :latest)."
+  }
 }
 
 variable "recwatch_image" {
-  description = "Our recwatch sidecar image (docker/jibri/Dockerfile.recwatch)."
+  description = "Our recwatch sidecar image (docker/jibri/Dockerfile.recwatch), registry/repository:tag or @sha256 digest."
   type        = string
-  default     = "ghcr.io/jitsi-recorder/recwatch:stable-11146-2" # tagged by docker/jibri/build.sh with the Jitsi tag it was built with
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+([.-][a-z0-9]+)*(\\.[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?|:[0-9]+)(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.recwatch_image)) && !endswith(var.recwatch_image, ":latest")
+    error_message = "recwatch_image must be registry/repository:tag or registry/repository@sha256:<digest> (a registry host, a pinned tag, not :latest)."
+  }
+}
+
+variable "confwatch_image" {
+  description = "Our JVB sidecar image (docker/jibri/Dockerfile.confwatch: conference gauges, task protection, graceful shutdown), registry/repository:tag or @sha256 digest."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+([.-][a-z0-9]+)*(\\.[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?|:[0-9]+)(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$", var.confwatch_image)) && !endswith(var.confwatch_image, ":latest")
+    error_message = "confwatch_image must be registry/repository:tag or registry/repository@sha256:<digest> (a registry host, a pinned tag, not :latest)."
+  }
 }
 
 variable "ecr_repository_arns" {
@@ -126,15 +151,56 @@ variable "ecr_repository_arns" {
 # --- Capacity ----------------------------------------------------------------------------------
 
 variable "core_instance_type" {
-  description = "Instance type of the private hosts (web+prosody+jicofo task and Jibri tasks)."
+  description = "Instance type of the private hosts (web+prosody+jicofo task and Jibri tasks); a key of instance_types."
   type        = string
   default     = "c6i.2xlarge"
 }
 
 variable "media_instance_type" {
-  description = "Instance type of the public JVB hosts (one JVB per host)."
+  description = "Instance type of the public JVB hosts (one JVB per host). m6i.xlarge: 4 vCPU like c6i.xlarge, but 16 GiB, so the guide's 8192 MiB JVB task fits after the agent's reservation (c6i.xlarge registers less than 8192 MiB)."
   type        = string
-  default     = "c6i.xlarge"
+  default     = "m6i.xlarge"
+}
+
+variable "instance_types" {
+  description = "What the stack knows of each instance type it may use: vCPUs and installed memory (MiB), from the EC2 instance type documentation. core_instance_type and media_instance_type must be keys of it; add a type here to use it."
+  type        = map(object({ vcpu = number, memory_mib = number }))
+  default = {
+    "c6i.xlarge"  = { vcpu = 4, memory_mib = 8192 }
+    "c6i.2xlarge" = { vcpu = 8, memory_mib = 16384 }
+    "c6i.4xlarge" = { vcpu = 16, memory_mib = 32768 }
+    "c7i.xlarge"  = { vcpu = 4, memory_mib = 8192 }
+    "c7i.2xlarge" = { vcpu = 8, memory_mib = 16384 }
+    "m6i.large"   = { vcpu = 2, memory_mib = 8192 }
+    "m6i.xlarge"  = { vcpu = 4, memory_mib = 16384 }
+    "m6i.2xlarge" = { vcpu = 8, memory_mib = 32768 }
+    "m7i.xlarge"  = { vcpu = 4, memory_mib = 16384 }
+    "m7i.2xlarge" = { vcpu = 8, memory_mib = 32768 }
+  }
+
+  validation {
+    condition = alltrue([for t, s in var.instance_types :
+      can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", t)) && s.vcpu >= 1 && floor(s.vcpu) == s.vcpu && s.memory_mib >= 1024 && floor(s.memory_mib) == s.memory_mib
+    ])
+    error_message = "instance_types: keys are EC2 instance type names (family.size); vcpu a whole number >= 1, memory_mib a whole number >= 1024."
+  }
+}
+
+variable "ecs_reserved_memory" {
+  description = "MiB the ECS agent keeps for the OS and itself on every host (ECS_RESERVED_MEMORY)."
+  type        = number
+  default     = 256
+}
+
+variable "os_memory_overhead_percent" {
+  description = "Share (%) of the installed memory the ECS agent does not see: it registers the kernel's MemTotal, which is below the installed memory (AWS's example: about 7,985 MiB registered on an 8 GiB instance, 2.5 %). 4 % errs on the safe side."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.os_memory_overhead_percent >= 2.5 && var.os_memory_overhead_percent < 50
+    error_message = "os_memory_overhead_percent must be at least 2.5 (the documented example) and below 50."
+  }
 }
 
 variable "core_max_instances" {
@@ -149,26 +215,42 @@ variable "media_max_instances" {
   default     = 3
 }
 
-variable "autoscaling_min" {
-  description = "Fewest JVB and Jibri tasks (0 lets idle services scale to zero)."
+variable "jvb_min_count" {
+  description = "Fewest JVB tasks. At least 1: with no bridge no meeting can start, and nothing would scale a bridge out of zero (CPU target tracking has no metric without a task)."
   type        = number
-  default     = 0
+  default     = 1
+
+  validation {
+    condition     = var.jvb_min_count >= 1
+    error_message = "jvb_min_count must be at least 1: a meeting needs a bridge, and target tracking cannot scale out of zero tasks."
+  }
+}
+
+variable "jibri_min_idle" {
+  description = "Idle recorders kept ready: when fewer Jibri tasks than this are idle (or none reports, e.g. zero tasks), one more is started; above it, one idle task is removed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.jibri_min_idle >= 0 && floor(var.jibri_min_idle) == var.jibri_min_idle
+    error_message = "jibri_min_idle must be a whole number >= 0."
+  }
 }
 
 variable "autoscaling_max" {
-  description = "Most JVB and Jibri tasks."
+  description = "Most JVB and Jibri tasks each (keep media_max_instances above it: a JVB deployment at 200 % starts the new bridges on extra hosts)."
   type        = number
   default     = 3
 }
 
 variable "autoscaling_target" {
-  description = "Target CPU and memory utilization (%) of the target-tracking policies."
+  description = "Target CPU utilization (%) of the JVB target-tracking policy."
   type        = number
   default     = 70
 }
 
 variable "autoscaling_cooldown" {
-  description = "Scale-in and scale-out cooldown in seconds."
+  description = "Scale-in and scale-out cooldown in seconds (JVB target tracking, Jibri step scaling)."
   type        = number
   default     = 300
 }
@@ -194,9 +276,124 @@ variable "jvb_stun_servers" {
 }
 
 variable "turn_host" {
-  description = "TURN server for clients whose network blocks UDP (no TURN server is created); empty for none."
+  description = "TURN server (TURN_HOST) for clients whose network blocks UDP; no TURN server is created. Empty for none."
   type        = string
   default     = ""
+}
+
+variable "turns_host" {
+  description = "TURN-over-TLS server (TURNS_HOST), usually the same coturn on 443/tcp; empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "turn_port" {
+  description = "Port of turn_host (TURN_PORT)."
+  type        = number
+  default     = 3478
+}
+
+variable "turns_port" {
+  description = "Port of turns_host (TURNS_PORT)."
+  type        = number
+  default     = 443
+}
+
+variable "turn_transport" {
+  description = "Transports prosody advertises for turn_host (TURN_TRANSPORT): tcp, udp or \"udp,tcp\"."
+  type        = string
+  default     = "udp,tcp"
+
+  validation {
+    condition     = contains(["tcp", "udp", "udp,tcp", "tcp,udp"], var.turn_transport)
+    error_message = "turn_transport must be tcp, udp or udp,tcp."
+  }
+}
+
+variable "turn_credentials" {
+  description = "Shared secret of the TURN server (coturn static-auth-secret; prosody's TURN_CREDENTIALS). Required when turn_host or turns_host is set; stored in Secrets Manager, given to prosody only."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+# --- Authentication --------------------------------------------------------------------------------
+
+variable "auth_type" {
+  description = "\"none\": anyone who can open the site may create rooms and start recordings (the default of docker-jitsi-meet). \"jwt\": only holders of a JWT signed with jwt_app_secret may create rooms (ENABLE_AUTH=1, AUTH_TYPE=jwt)."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "jwt"], var.auth_type)
+    error_message = "auth_type must be \"none\" or \"jwt\" (internal accounts would live in prosody's task-scoped store and vanish at every restart)."
+  }
+}
+
+variable "jwt_app_id" {
+  description = "JWT issuer/application id (JWT_APP_ID) when auth_type = \"jwt\"."
+  type        = string
+  default     = ""
+}
+
+variable "jwt_app_secret" {
+  description = "HMAC secret of the tokens (JWT_APP_SECRET) when auth_type = \"jwt\"; stored in Secrets Manager, given to prosody only."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "jwt_accepted_audiences" {
+  description = "Accepted token audiences (JWT_ACCEPTED_AUDIENCES, comma separated); empty keeps prosody's default."
+  type        = string
+  default     = ""
+}
+
+variable "enable_guests" {
+  description = "With auth_type = \"jwt\": let participants without a token join rooms that an authenticated user created (ENABLE_GUESTS)."
+  type        = bool
+  default     = false
+}
+
+variable "prosody_log_level" {
+  description = "Prosody log level (LOG_LEVEL)."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.prosody_log_level)
+    error_message = "prosody_log_level must be debug, info, warn or error."
+  }
+}
+
+variable "jvb_graceful_shutdown_seconds" {
+  description = "Stop timeout of the JVB sidecar: on SIGTERM it asks the bridge for a graceful shutdown (no new conferences; it exits when the last one ends) and waits this long before the bridge itself is stopped. EC2 tasks have no 120 s cap (that is Fargate's)."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.jvb_graceful_shutdown_seconds >= 30 && var.jvb_graceful_shutdown_seconds <= 3600
+    error_message = "jvb_graceful_shutdown_seconds must be between 30 and 3600."
+  }
+}
+
+# --- Secret rotation -------------------------------------------------------------------------------
+
+variable "rotation_lambda_zip" {
+  description = "The rotation Lambda's deployment package (make lambda builds dist/rotate-secret.zip); null means ../../dist/rotate-secret.zip from this directory. Only apply reads it."
+  type        = string
+  default     = null
+}
+
+variable "rotation_days" {
+  description = "Days between automatic rotations of the Jitsi secret (the guide: quarterly)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.rotation_days >= 1 && var.rotation_days <= 1000
+    error_message = "rotation_days must be between 1 and 1000 (Secrets Manager's range)."
+  }
 }
 
 # --- Recordings --------------------------------------------------------------------------------
@@ -288,14 +485,4 @@ variable "tags" {
   default     = {}
 }
 
-variable "jvb_conference_log_pattern" {
-  description = "CloudWatch Logs filter pattern of the JVB log line written when a conference is created."
-  type        = string
-  default     = "\"create_conf\""
-}
 
-variable "jvb_participant_log_pattern" {
-  description = "CloudWatch Logs filter pattern of the JVB log line written when a participant (endpoint) joins."
-  type        = string
-  default     = "\"Created new endpoint\""
-}

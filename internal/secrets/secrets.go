@@ -45,17 +45,6 @@ func IsPermanent(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrAccessDenied) || errors.Is(err, ErrFormat)
 }
 
-// Value is a secret value. It prints as redacted with every fmt verb.
-type Value string
-
-const redacted = "[redacted]"
-
-func (Value) String() string   { return redacted }
-func (Value) GoString() string { return redacted }
-
-// Reveal returns the value itself, for writing it where it belongs.
-func (v Value) Reveal() string { return string(v) }
-
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Fetch reads secret id and returns its keys and values. It validates the

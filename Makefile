@@ -67,8 +67,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseMetadata -fuzztime 30s ./internal/jibri
 	$(GO) test -run XXX -fuzz FuzzRender -fuzztime 30s ./internal/keytmpl
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/manifest
-	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/state
-	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/journal
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/recdir
 
 ## faults: the fault-injection suite alone (also part of make test); prints the table, writes bench/out/faults.md
 faults: tools

@@ -13,7 +13,7 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/fakes3"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
 var binary string
@@ -262,7 +262,7 @@ func TestRerunByHandAfterFailure(t *testing.T) {
 	if r.code != 4 {
 		t.Fatalf("first run exit %d", r.code)
 	}
-	if st, _ := state.Read(dir); st.Status != state.StatusFailed || st.Attempts != 1 {
+	if st, _, _ := recdir.Read(dir); st.Outcome != recdir.OutcomePermanent || st.Attempts != 1 {
 		t.Fatalf("state after failure %+v", st)
 	}
 	r = runBinary(t, baseEnv(t, srv.URL, "JIBRI_UPLOAD_LOG_FORMAT=console"), nil, dir)

@@ -16,7 +16,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/fakes3"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
 var binary string
@@ -110,7 +110,7 @@ func TestOnceAndStatus(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	for _, dir := range []string{a, b} {
-		if st, _ := state.Read(dir); st.Status != state.StatusFailed || st.Attempts != 1 {
+		if st, _, _ := recdir.Read(dir); st.Outcome != recdir.OutcomePermanent || st.Attempts != 1 {
 			t.Fatalf("%s: %+v", dir, st)
 		}
 	}
@@ -131,7 +131,7 @@ func TestOnceAndStatus(t *testing.T) {
 	}
 
 	// Fixed bucket, retry due: --once uploads both and exits 0.
-	code, stdout, stderr := runOnce(t, env(srv.URL, fakes3.AccessKey, fakes3.SecretKey), "--once", "--root", root, "--retry-after", "1ms")
+	code, stdout, stderr := runOnce(t, env(srv.URL, fakes3.AccessKey, fakes3.SecretKey), "--once", "--root", root, "--retry-after", "1ms", "--retry-after-max", "1ms")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -199,12 +199,12 @@ func TestSIGTERMDuringUpload(t *testing.T) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatal("directory gone after abort")
 	}
-	st, _ := state.Read(dir)
-	if st.Status != state.StatusFailed || st.Attempts != 1 {
+	st, _, _ := recdir.Read(dir)
+	if st.Outcome != recdir.OutcomeFailed || st.Attempts != 1 {
 		t.Fatalf("state after abort: %+v", st)
 	}
 
-	code, _, errOut := runOnce(t, e, "--once", "--root", root, "--retry-after", "1ms")
+	code, _, errOut := runOnce(t, e, "--once", "--root", root, "--retry-after", "1ms", "--retry-after-max", "1ms")
 	if code != 0 {
 		t.Fatalf("restart exit %d\n%s", code, errOut)
 	}

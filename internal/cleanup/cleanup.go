@@ -4,9 +4,11 @@
 // after S3 confirmed size and checksum: code that tries to delete an
 // unverified file does not compile. It deletes exactly the verified files
 // (after checking each is still the same file, unchanged), then Jibri's
-// metadata.json and this project's state files, then the directory if it is
-// empty. It never deletes anything else: empty files, refused entries and
-// files that appeared after the scan stay, and the directory with them.
+// metadata.json unless a file that still needs it remains, then this
+// project's own files by the exact names package recdir lists (the record
+// last), then the directory if it is empty. It never deletes anything
+// else: empty files, refused entries and files that appeared after the
+// scan stay, and the directory with them.
 package cleanup
 
 import (
@@ -16,13 +18,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/jibri"
-	"github.com/jitsi-recorder/jibri-s3/internal/lock"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 )
 
@@ -32,7 +32,8 @@ var ErrRefused = errors.New("cleanup: refused, nothing deleted")
 
 // Report says what was removed and what stays.
 type Report struct {
-	Deleted    []string // file names
+	Deleted    []string // media file names
+	MetaGone   bool     // metadata.json was deleted (or was not there)
 	DirRemoved bool
 	Leftovers  []string // entries kept on purpose (empty, refused, new)
 	Pending    []string // non-empty regular files that were not uploaded
@@ -40,15 +41,16 @@ type Report struct {
 
 // Options adjust Remove.
 type Options struct {
-	// AfterDelete is called after each verified file is deleted
-	// (fault-injection tests kill the process there).
+	// AfterDelete is called after each deletion of a verified file or of
+	// metadata.json (fault-injection tests kill the process there).
 	AfterDelete func(name string)
 }
 
-// Remove deletes the verified files of the recording in dir. manifestKey is
-// recorded in the state file when entries are left behind, so the watcher
-// and the status command know the recording is committed.
-func Remove(dir string, files []upload.Verified, manifestKey string, opts Options) (Report, error) {
+// Remove deletes the verified files of the committed recording in dir and
+// what is left of it that only this recording needed. files may be empty
+// (finishing the cleanup of a recording committed earlier). The caller
+// must not write the record afterwards unless Leftovers is non-empty.
+func Remove(dir string, files []upload.Verified, opts Options) (Report, error) {
 	var rep Report
 	dir = filepath.Clean(dir)
 	// Preflight: every check before the first unlink, so a failure leaves
@@ -81,14 +83,14 @@ func Remove(dir string, files []upload.Verified, manifestKey string, opts Option
 		}
 	}
 
-	// What is left decides whether the directory goes.
+	// What is left decides whether metadata.json and the directory go.
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return rep, fmt.Errorf("cleanup: cannot list %s: %w", dir, err)
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if name == jibri.MetadataFile || strings.HasPrefix(name, state.Prefix) {
+		if name == jibri.MetadataFile || recdir.IsOurs(name) {
 			continue
 		}
 		rep.Leftovers = append(rep.Leftovers, name)
@@ -96,47 +98,29 @@ func Remove(dir string, files []upload.Verified, manifestKey string, opts Option
 			rep.Pending = append(rep.Pending, name)
 		}
 	}
-	if len(rep.Leftovers) > 0 {
-		// Keep metadata.json with whatever stays: a new media file still
-		// needs it, and the operator sees what the recording was.
-		if len(rep.Pending) == 0 {
-			st, _ := state.Read(dir)
-			st.Status, st.Manifest, st.Leftovers, st.LastError, st.Updated = state.StatusDone, manifestKey, rep.Leftovers, "", time.Now()
-			if err := state.Write(dir, st); err != nil {
-				return rep, fmt.Errorf("cleanup: %w", err)
-			}
-		}
+	if len(rep.Pending) > 0 {
+		// A file that appeared during the upload still needs metadata.json.
 		return rep, nil
 	}
-	for _, name := range []string{jibri.MetadataFile, state.File, lock.InfoFile} {
-		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return rep, fmt.Errorf("cleanup: cannot delete %s: %w", name, err)
-		}
+	// The manifest holds metadata.json, filtered; the file itself may hold
+	// Jibri's upload_credentials in plain text: it never stays behind a
+	// committed recording.
+	if err := os.Remove(filepath.Join(dir, jibri.MetadataFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return rep, fmt.Errorf("cleanup: cannot delete %s: %w", jibri.MetadataFile, err)
 	}
-	// Stray temp files of our own atomic writes.
-	if rest, err := filepath.Glob(filepath.Join(dir, state.Prefix+"*")); err == nil {
-		for _, p := range rest {
-			_ = os.Remove(p)
-		}
+	rep.MetaGone = true
+	if opts.AfterDelete != nil {
+		opts.AfterDelete(jibri.MetadataFile)
+	}
+	if len(rep.Leftovers) > 0 {
+		return rep, nil
+	}
+	if err := recdir.RemoveOurs(dir); err != nil {
+		return rep, fmt.Errorf("cleanup: %w", err)
 	}
 	if err := os.Remove(dir); err != nil {
 		return rep, fmt.Errorf("cleanup: cannot remove directory %s: %w", dir, err)
 	}
 	rep.DirRemoved = true
 	return rep, nil
-}
-
-// RemoveCommitted finishes the cleanup of a directory whose recording is
-// already committed (state done) and that holds no media any more: it
-// removes metadata.json, the state files and the directory if nothing else
-// is left.
-func RemoveCommitted(dir string) (Report, error) {
-	st, err := state.Read(dir)
-	if err != nil {
-		return Report{}, err
-	}
-	if st.Status != state.StatusDone {
-		return Report{}, fmt.Errorf("%w: %s is not marked done", ErrRefused, dir)
-	}
-	return Remove(dir, nil, st.Manifest, Options{})
 }

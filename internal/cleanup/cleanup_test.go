@@ -12,7 +12,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/fakes3"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 )
 
@@ -57,8 +57,8 @@ func verifiedDir(t *testing.T, files map[string]string, extra func(dir string)) 
 
 func TestRemovesVerifiedAndDirectory(t *testing.T) {
 	dir, vs := verifiedDir(t, map[string]string{"a.mp4": "aaa", "b.mkv": "bbb"}, nil)
-	os.WriteFile(filepath.Join(dir, state.File), []byte(`{}`), 0o644)
-	rep, err := Remove(dir, vs, "m.json", Options{})
+	os.WriteFile(filepath.Join(dir, recdir.RecordFile), []byte(`{}`), 0o644)
+	rep, err := Remove(dir, vs, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestKeepsWhatWasNotVerified(t *testing.T) {
 	})
 	// A file that appears after the upload is pending, not deleted.
 	os.WriteFile(filepath.Join(dir, "late.mp4"), []byte("late"), 0o644)
-	rep, err := Remove(dir, vs, "m.json", Options{})
+	rep, err := Remove(dir, vs, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +88,6 @@ func TestKeepsWhatWasNotVerified(t *testing.T) {
 			t.Errorf("%s removed", name)
 		}
 	}
-	if st, _ := state.Read(dir); st.Status == state.StatusDone {
-		t.Fatal("a recording with a pending file marked done")
-	}
 }
 
 func TestRefusesChangedFiles(t *testing.T) {
@@ -100,7 +97,7 @@ func TestRefusesChangedFiles(t *testing.T) {
 	os.WriteFile(p, []byte("bbbb"), 0o644)
 	future := time.Now().Add(time.Hour)
 	os.Chtimes(p, future, future)
-	_, err := Remove(dir, vs, "m.json", Options{})
+	_, err := Remove(dir, vs, Options{})
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("got %v", err)
 	}
@@ -118,7 +115,7 @@ func TestRefusesReplacedFile(t *testing.T) {
 	os.Remove(p)
 	os.Symlink("/etc/passwd", p)
 	_ = fi.Sys().(*syscall.Stat_t)
-	if _, err := Remove(dir, vs, "m.json", Options{}); !errors.Is(err, ErrRefused) {
+	if _, err := Remove(dir, vs, Options{}); !errors.Is(err, ErrRefused) {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := os.Stat("/etc/passwd"); err != nil {
@@ -126,16 +123,39 @@ func TestRefusesReplacedFile(t *testing.T) {
 	}
 }
 
-func TestRemoveCommittedFinishesInterruptedCleanup(t *testing.T) {
+func TestFinishesCommittedCleanup(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s")
 	os.Mkdir(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "metadata.json"), []byte(`{}`), 0o644)
-	if _, err := RemoveCommitted(dir); !errors.Is(err, ErrRefused) {
-		t.Fatalf("not-done directory: %v", err)
-	}
-	state.Write(dir, state.State{Status: state.StatusDone, Manifest: "m"})
-	rep, err := RemoveCommitted(dir)
+	os.WriteFile(filepath.Join(dir, recdir.RecordFile), []byte(`{}`), 0o644)
+	rep, err := Remove(dir, nil, Options{})
 	if err != nil || !rep.DirRemoved {
 		t.Fatalf("%+v %v", rep, err)
+	}
+}
+
+// A user's file whose name starts with our prefix is not ours: cleanup
+// must keep it (it was never uploaded), and so the directory.
+func TestKeepsForeignPrefixedFile(t *testing.T) {
+	dir, vs := verifiedDir(t, map[string]string{"a.mp4": "aaa"}, func(dir string) {
+		os.WriteFile(filepath.Join(dir, ".finalize-notes.txt"), []byte("not ours"), 0o644)
+	})
+	// verifiedDir uploaded .finalize-notes.txt too (it is media); keep only
+	// a.mp4's result to model a run that did not upload it.
+	var keep []upload.Verified
+	for _, v := range vs {
+		if v.Media().Name == "a.mp4" {
+			keep = append(keep, v)
+		}
+	}
+	rep, err := Remove(dir, keep, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.DirRemoved || len(rep.Pending) != 1 {
+		t.Fatalf("%+v", rep)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, ".finalize-notes.txt")); err != nil || string(b) != "not ours" {
+		t.Fatalf("foreign file removed: %v", err)
 	}
 }

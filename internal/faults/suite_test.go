@@ -57,7 +57,7 @@ func TestFaultSuite(t *testing.T) {
 	add("unreadable media", unreadable)
 	add("truncated during upload", truncated)
 	add("appended during upload", appended)
-	add("journal and lock unwritable", unwritableDir)
+	add("record and lock unwritable", unwritableDir)
 	add("lock info file blocked", lockInfoBlocked)
 	add("full disk", fullDisk)
 	add("hostile names", hostileNames)
@@ -319,7 +319,7 @@ func unwritableDir(t *testing.T, h *harness) row {
 	if o.verified != 1 || o.localLeft != 1 {
 		t.Errorf("%+v", o)
 	}
-	return row{fault: "journal, lock and state files unwritable", injection: "directory owned by root, finalize runs as nobody", outcome: o,
+	return row{fault: "record and lock info unwritable", injection: "directory owned by root, finalize runs as nobody", outcome: o,
 		parts: fmt.Sprint(h.proxy.count("part")), err: r.errLine()}
 }
 
@@ -340,7 +340,7 @@ func fullDisk(t *testing.T, h *harness) row {
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=42m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Logf("cannot mount a small tmpfs (%v: %s): row not run", err, out)
-		return row{fault: "full disk for the journal", injection: "not run: mount not permitted here"}
+		return row{fault: "full disk for the record", injection: "not run: mount not permitted here"}
 	}
 	defer exec.Command("umount", "-l", mnt).Run()
 	rec := newRecording(t, mnt, "full-disk", media(mediaName), "")
@@ -354,15 +354,15 @@ func fullDisk(t *testing.T, h *harness) row {
 	filler.Close()
 	h.proxy.setFault(nil)
 	r := run(t, finalizeBin, h.env(), nil, rec.dir)
-	if r.code != 0 || !strings.Contains(r.stderr, "journal") {
+	if r.code != 0 || !strings.Contains(r.stderr, "cannot write the record") {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	o := h.evaluate(t, rec)
 	if o.verified != 1 {
 		t.Errorf("%+v", o)
 	}
-	return row{fault: "full disk for the journal", injection: "recording on a 42 MiB tmpfs filled to the last byte", outcome: o,
-		parts: fmt.Sprint(h.proxy.count("part")), err: "logged: cannot write the upload journal (no space); upload unaffected"}
+	return row{fault: "full disk for the record", injection: "recording on a 42 MiB tmpfs filled to the last byte", outcome: o,
+		parts: fmt.Sprint(h.proxy.count("part")), err: "logged: cannot write the record (no space); upload unaffected"}
 }
 
 func hostileNames(t *testing.T, h *harness) row {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -17,13 +18,12 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
 	"github.com/jitsi-recorder/jibri-s3/internal/cleanup"
-	"github.com/jitsi-recorder/jibri-s3/internal/journal"
 	"github.com/jitsi-recorder/jibri-s3/internal/keytmpl"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 	"github.com/jitsi-recorder/jibri-s3/internal/version"
 )
@@ -55,6 +55,9 @@ type Config struct {
 	Namespace   string
 	Environment string
 	Source      string // "finalize" or "recwatch", for metrics
+	// LockWait is how long Run waits for a lock another process holds
+	// (a status probe holds it for an instant).
+	LockWait time.Duration
 	// Failpoint, when set, is called at named stages (fault-injection
 	// tests kill the process there). Production leaves it nil.
 	Failpoint func(name string)
@@ -115,7 +118,7 @@ type Result struct {
 // Run finalizes the recording in dir.
 func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 	log := r.log.With().Str("dir", dir).Logger()
-	l, err := lock.Acquire(dir)
+	l, err := lock.AcquireWait(ctx, dir, r.cfg.LockWait)
 	switch {
 	case errors.Is(err, lock.ErrLocked):
 		return nil, fmt.Errorf("%w: %v", ErrLocked, err)
@@ -126,72 +129,145 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 	}
 	defer l.Release()
 
-	st, err := state.Read(dir)
-	if err != nil {
-		log.Warn().Err(err).Msg("ignoring unreadable state file")
-	}
-	rec, err := recording.Scan(dir, recording.Options{Force: r.cfg.Force})
-	if errors.Is(err, recording.ErrNoMedia) && st.Status == state.StatusDone {
-		// A committed recording whose cleanup was interrupted.
-		rep, cerr := cleanup.RemoveCommitted(dir)
-		if cerr != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCleanup, cerr)
+	if empty, err := onlyOurs(dir); err == nil && empty {
+		// What a cleanup killed before its last unlink leaves: nothing to
+		// upload and nothing to lose.
+		if err := recdir.RemoveOurs(dir); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCleanup, err)
 		}
-		return &Result{Dir: dir, Session: rec.Session, ManifestKey: st.Manifest, DirRemoved: rep.DirRemoved, Leftovers: rep.Leftovers}, nil
+		if err := os.Remove(dir); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCleanup, err)
+		}
+		log.Info().Msg("empty directory removed")
+		return &Result{Dir: dir, Session: filepath.Base(dir), DirRemoved: true}, nil
+	}
+	store, serr := recdir.Open(dir)
+	if serr != nil {
+		log.Warn().Err(serr).Msg("ignoring unreadable record; uploads start over (nothing is lost)")
+	}
+	store.Failpoint = r.cfg.Failpoint
+	defer func() {
+		if err := store.Flush(); err != nil {
+			log.Error().Err(err).Msg("cannot write the record: a retry will start over instead of resuming (nothing is lost)")
+		}
+	}()
+	prev := store.Record()
+	rec, err := recording.Scan(dir, recording.Options{Force: r.cfg.Force, Known: store.Existed()})
+	if errors.Is(err, recording.ErrNoMedia) && prev.IsCommitted() {
+		return r.finishCleanup(log, store, rec, prev)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	log = log.With().Str("session", rec.Session).Logger()
 	r.report(log, rec)
-	jr, jerr := journal.Open(dir)
-	if jerr != nil {
-		log.Warn().Err(jerr).Msg("ignoring unreadable upload journal; starting over")
-	}
-	// Keys must not move between runs: pin what they are derived from.
-	if l := jr.Layout(); l != nil {
-		rec.Start, rec.Room, rec.Tenant = l.Start, l.Room, l.Tenant
-	} else {
-		jr.Update(func(j *journal.Journal) {
-			j.Layout = &journal.Layout{Start: rec.Start, Room: rec.Room, Tenant: rec.Tenant}
-		})
-	}
-	defer func() {
-		if err := jr.Flush(); err != nil {
-			log.Error().Err(err).Msg("cannot write the upload journal: a retry will start over instead of resuming (nothing is lost)")
-		}
-	}()
 
-	attempts := st.Attempts + 1
+	attempts := prev.Attempts + 1
+	started := time.Now()
+	keys, manifestKey, err := r.pin(store, rec, attempts)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Deadline)
 	defer cancel()
-	started := time.Now()
-	c, err := r.commit(ctx, log, rec, jr, attempts, started)
+	c, err := r.commit(ctx, log, rec, store, keys, manifestKey, attempts, started)
 	if err != nil {
-		r.fail(log, rec, attempts, started, err)
+		r.fail(log, store, rec, attempts, started, err)
 		return nil, err
 	}
 	res := &c.Result
-	r.emit(log, metrics.Record{Outcome: metrics.OutcomeSuccess, Bytes: res.Bytes, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(res.Files), Source: r.cfg.Source, Session: rec.Session, CleanupFailed: false}, rec)
+	success := metrics.Record{Outcome: metrics.OutcomeSuccess, Bytes: res.Bytes, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(res.Files), Source: r.cfg.Source, Session: rec.Session}
 	if r.cfg.Keep {
 		res.Kept = true
-		if err := state.Write(dir, state.State{Status: state.StatusDone, Attempts: attempts, Manifest: res.ManifestKey, Updated: time.Now()}); err != nil {
-			log.Warn().Err(err).Msg("cannot record done state")
-		}
+		r.emit(log, success)
 		return res, nil
 	}
-	_ = jr.Flush()
-	rep, err := cleanup.Remove(dir, c.verified, res.ManifestKey, cleanup.Options{AfterDelete: func(string) { r.failpoint("during-cleanup") }})
+	if err := store.Flush(); err != nil {
+		log.Warn().Err(err).Msg("cannot write the record before cleanup")
+	}
+	rep, err := cleanup.Remove(dir, c.verified, cleanup.Options{AfterDelete: func(string) { r.failpoint("during-cleanup") }})
 	res.Deleted, res.DirRemoved, res.Leftovers = len(rep.Deleted) > 0, rep.DirRemoved, rep.Leftovers
+	if err == nil && len(rep.Leftovers) > 0 && len(rep.Pending) == 0 {
+		err = r.recordLeftovers(store, rep.Leftovers)
+	}
 	if err != nil {
 		log.Error().Err(err).Str("manifest", res.ManifestKey).Msg("recording is committed in S3 but local cleanup failed; files kept")
-		r.emit(log, metrics.Record{Outcome: metrics.OutcomeSuccess, CleanupFailed: true, Source: r.cfg.Source, Session: rec.Session}, rec)
+		success.CleanupFailed = true
+		r.emit(log, success)
 		return res, fmt.Errorf("%w: %v", ErrCleanup, err)
 	}
+	r.emit(log, success)
 	if len(rep.Pending) > 0 {
 		log.Warn().Strs("files", rep.Pending).Msg("new files appeared during the upload; left for the next run")
 	}
 	return res, nil
+}
+
+// pin fixes the layout and the object keys of the recording in its record
+// before anything is uploaded, and counts the attempt.
+func (r *Runner) pin(store *recdir.Store, rec *recording.Recording, attempts int) ([]string, string, error) {
+	prev := store.Record()
+	if l := prev.Layout; l != nil {
+		rec.Start, rec.Room, rec.Tenant = l.Start, l.Room, l.Tenant
+	}
+	keys, manifestKey, err := objectKeys(r.cfg.Template, r.cfg.Prefix, rec, prev.Files)
+	if err != nil {
+		return nil, "", err
+	}
+	werr := store.Commit(func(rc *recdir.Record) {
+		if rc.Layout == nil {
+			rc.Layout = &recdir.Layout{Start: rec.Start, Room: rec.Room, Tenant: rec.Tenant}
+		}
+		for i, m := range rec.Media {
+			if _, ok := rc.Files[m.Name]; !ok {
+				rc.Files[m.Name] = &recdir.File{Key: keys[i]}
+			}
+		}
+		rc.Attempts = attempts
+	})
+	if werr != nil {
+		r.log.Warn().Err(werr).Str("dir", rec.Dir).Msg("cannot write the record: keys are not pinned for a retry (the upload goes on)")
+	}
+	return keys, manifestKey, nil
+}
+
+// finishCleanup completes the cleanup of a recording an earlier run
+// committed and that holds no media any more.
+func (r *Runner) finishCleanup(log zerolog.Logger, store *recdir.Store, rec *recording.Recording, prev *recdir.Record) (*Result, error) {
+	res := &Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: prev.Manifest, Kept: prev.Kept}
+	if err := store.Flush(); err != nil {
+		log.Warn().Err(err).Msg("cannot write the record")
+	}
+	rep, err := cleanup.Remove(rec.Dir, nil, cleanup.Options{})
+	res.DirRemoved, res.Leftovers = rep.DirRemoved, rep.Leftovers
+	if err == nil && len(rep.Leftovers) > 0 && len(rep.Pending) == 0 {
+		err = r.recordLeftovers(store, rep.Leftovers)
+	}
+	if err != nil {
+		return res, fmt.Errorf("%w: %v", ErrCleanup, err)
+	}
+	log.Info().Str("manifest", prev.Manifest).Bool("dir_removed", rep.DirRemoved).Msg("recording was already committed; cleanup finished")
+	return res, nil
+}
+
+func (r *Runner) recordLeftovers(store *recdir.Store, leftovers []string) error {
+	return store.Commit(func(rc *recdir.Record) { rc.Leftovers = leftovers })
+}
+
+// onlyOurs reports whether dir holds nothing but files this program wrote:
+// no media, no metadata.json, nothing of anyone else. Whatever the record
+// says then, removing the directory loses nothing.
+func onlyOurs(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if !recdir.IsOurs(e.Name()) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // committed carries the verified files to cleanup.
@@ -215,18 +291,16 @@ func (r *Runner) report(log zerolog.Logger, rec *recording.Recording) {
 	}
 }
 
-// commit uploads every file with retries, then writes the manifest.
+// failpoint calls the configured fault-injection hook, if any.
 func (r *Runner) failpoint(name string) {
 	if r.cfg.Failpoint != nil {
 		r.cfg.Failpoint(name)
 	}
 }
 
-func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.Recording, jr *journal.Store, attempts int, started time.Time) (*committed, error) {
-	keys, manifestKey, err := objectKeys(r.cfg.Template, r.cfg.Prefix, rec)
-	if err != nil {
-		return nil, err
-	}
+// commit uploads every file with retries, then writes the manifest and
+// records the commit.
+func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.Recording, store *recdir.Store, keys []string, manifestKey string, attempts int, started time.Time) (*committed, error) {
 	meta := r.objectMetadata(rec)
 	verified := make([]upload.Verified, len(rec.Media))
 	done := make([]bool, len(rec.Media))
@@ -246,7 +320,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			}
 			flog := log.With().Str("file", m.Name).Str("key", keys[i]).Int64("bytes", m.Size).Logger()
 			flog.Info().Msg("uploading")
-			v, err := r.up.Upload(ctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta, Journal: jr})
+			v, err := r.up.Upload(ctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta, Progress: store})
 			if err != nil {
 				flog.Warn().Err(err).Msg("upload failed")
 				lastErr = err
@@ -280,22 +354,31 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	for _, v := range verified {
 		allReused = allReused && v.Reused()
 	}
-	switch prev := jr.Manifest(); {
-	case prev == manifestKey && allReused:
+	prev := store.Record()
+	switch {
+	case prev.Manifest == manifestKey && allReused:
 		// An earlier run committed this manifest and then died during
 		// cleanup: every remaining file is in it, nothing to rewrite.
 		log.Info().Str("manifest", manifestKey).Msg("recording was already committed; finishing cleanup")
 	default:
-		if prev == manifestKey {
-			r.mergeEarlier(ctx, log, manifestKey, m)
+		if prev.Manifest == manifestKey {
+			// Files an earlier run committed and deleted are listed only
+			// there: a manifest without them would lose track of them, so
+			// failing to read it is a retryable failure, not a shorter list.
+			if err := r.mergeEarlier(ctx, manifestKey, m); err != nil {
+				return nil, r.classify(ctx, err)
+			}
 		}
 		if err := r.writeManifest(ctx, manifestKey, m); err != nil {
 			return nil, r.classify(ctx, err)
 		}
-		if err := jr.Commit(func(j *journal.Journal) { j.Manifest = manifestKey }); err != nil {
-			log.Warn().Err(err).Msg("cannot journal the committed manifest")
-		}
 		log.Info().Str("manifest", manifestKey).Msg("manifest written; recording committed")
+	}
+	if err := store.Commit(func(rc *recdir.Record) {
+		rc.Manifest, rc.Committed, rc.Kept = manifestKey, time.Now().UTC(), r.cfg.Keep
+		rc.Outcome, rc.LastError, rc.Hint = "", "", ""
+	}); err != nil {
+		log.Warn().Err(err).Msg("cannot record the committed manifest")
 	}
 	res := &committed{verified: verified}
 	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started)}
@@ -339,31 +422,36 @@ func Reason(err error) string {
 	return why
 }
 
-func reason(err error) (state.Status, string) {
+func reason(err error) (recdir.Outcome, string) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return state.StatusDeadline, "deadline"
+		return recdir.OutcomeDeadline, "deadline"
 	case errors.Is(err, ErrVerify):
-		return state.StatusMismatch, "verify"
+		return recdir.OutcomeMismatch, "verify"
 	case errors.Is(err, upload.ErrChanged):
-		return state.StatusFailed, "changed"
+		return recdir.OutcomeFailed, "changed"
+	case errors.Is(err, context.Canceled):
+		// Stopped (SIGTERM, drain): nothing wrong with the recording.
+		return recdir.OutcomeFailed, "upload"
 	case upload.IsPermanent(err):
-		return state.StatusFailed, "permanent"
+		return recdir.OutcomePermanent, "permanent"
 	}
-	return state.StatusFailed, "upload"
+	return recdir.OutcomeFailed, "upload"
 }
 
-// fail records a failed attempt on disk and in metrics.
-func (r *Runner) fail(log zerolog.Logger, rec *recording.Recording, attempts int, started time.Time, err error) {
-	status, why := reason(err)
+// fail records a failed attempt in the record and in metrics.
+func (r *Runner) fail(log zerolog.Logger, store *recdir.Store, rec *recording.Recording, attempts int, started time.Time, err error) {
+	outcome, why := reason(err)
 	log.Error().Err(err).Str("reason", why).Int("attempts", attempts).Msg("finalize failed; recording kept on disk")
-	if werr := state.Write(rec.Dir, state.State{Status: status, Attempts: attempts, LastError: err.Error(), Updated: time.Now()}); werr != nil {
-		log.Error().Err(werr).Msg("cannot record the failure in the state file")
+	if werr := store.Commit(func(rc *recdir.Record) {
+		rc.Attempts, rc.Outcome, rc.LastError, rc.Hint = attempts, outcome, err.Error(), upload.Hint(err)
+	}); werr != nil {
+		log.Error().Err(werr).Msg("cannot record the failure")
 	}
-	r.emit(log, metrics.Record{Outcome: metrics.OutcomeFailure, Reason: why, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(rec.Media), Source: r.cfg.Source, Session: rec.Session}, rec)
+	r.emit(log, metrics.Record{Outcome: metrics.OutcomeFailure, Reason: why, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(rec.Media), Source: r.cfg.Source, Session: rec.Session})
 }
 
-func (r *Runner) emit(log zerolog.Logger, m metrics.Record, rec *recording.Recording) {
+func (r *Runner) emit(log zerolog.Logger, m metrics.Record) {
 	doc, err := m.EMF(r.cfg.Namespace, r.cfg.Environment, time.Now())
 	if err == nil {
 		err = r.metrics.Emit(doc)
@@ -473,22 +561,19 @@ func (r *Runner) writeManifest(ctx context.Context, key string, m *manifest.Mani
 // mergeEarlier adds to m the files of the manifest an earlier run committed
 // under the same key (files it uploaded and deleted before dying), so the
 // new manifest still lists the whole recording.
-func (r *Runner) mergeEarlier(ctx context.Context, log zerolog.Logger, key string, m *manifest.Manifest) {
+func (r *Runner) mergeEarlier(ctx context.Context, key string, m *manifest.Manifest) error {
 	out, err := r.mw.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.cfg.Bucket), Key: aws.String(key)})
 	if err != nil {
-		log.Warn().Err(err).Msg("cannot read the earlier manifest; writing one for the files on disk")
-		return
+		return fmt.Errorf("manifest: cannot read the earlier manifest %s: %w", key, err)
 	}
 	defer out.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(out.Body, manifest.MaxSize+1))
 	if err != nil {
-		log.Warn().Err(err).Msg("cannot read the earlier manifest")
-		return
+		return fmt.Errorf("manifest: cannot read the earlier manifest %s: %w", key, err)
 	}
 	prev, err := manifest.Decode(b)
 	if err != nil {
-		log.Warn().Err(err).Msg("earlier manifest is invalid; not merging")
-		return
+		return fmt.Errorf("manifest: the earlier manifest %s is invalid: %w", key, err)
 	}
 	have := map[string]bool{}
 	for _, f := range m.Files {
@@ -499,4 +584,5 @@ func (r *Runner) mergeEarlier(ctx context.Context, log zerolog.Logger, key strin
 			m.Files = append(m.Files, f)
 		}
 	}
+	return nil
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 )
 
@@ -116,7 +116,7 @@ func TestBadCredentialsAndKMSMinIO(t *testing.T) {
 			}
 			t.Logf("error shown: %v", err)
 			assertIntact(t, dir, before)
-			if st, _ := state.Read(dir); st.Status != state.StatusFailed {
+			if st, _, _ := recdir.Read(dir); st.Outcome != recdir.OutcomePermanent || st.Hint == "" {
 				t.Fatalf("state %+v", st)
 			}
 		})

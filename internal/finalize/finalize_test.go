@@ -15,9 +15,9 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/fakes3"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
 )
 
 const (
@@ -143,9 +143,14 @@ func TestSymlinkAndEmptyFilesStay(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, media)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("verified media not deleted")
 	}
-	st, _ := state.Read(dir)
-	if st.Status != state.StatusDone || st.Manifest != res.ManifestKey {
-		t.Fatalf("state %+v", st)
+	st, _, _ := recdir.Read(dir)
+	if !st.IsCommitted() || st.Manifest != res.ManifestKey || len(st.Leftovers) != 2 {
+		t.Fatalf("record %+v", st)
+	}
+	// metadata.json is in the manifest (filtered); the file itself, which can
+	// hold upload_credentials, must not stay behind the refused entry.
+	if _, err := os.Stat(filepath.Join(dir, "metadata.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("metadata.json kept beside a refused entry of a committed recording")
 	}
 	for _, s := range e.manifest(t, res.ManifestKey).Skipped {
 		if s.Name == "passwd.mp4" && !strings.Contains(s.Reason, "not followed") {
@@ -161,20 +166,20 @@ func TestBadInputsKeepRecording(t *testing.T) {
 		conn    func(t *testing.T) s3conn.Options
 		setup   func(t *testing.T, dir string)
 		want    error
-		status  state.Status
+		status  recdir.Outcome
 		noState bool
 	}{
-		{name: "bucket missing", bucket: "no-such-bucket", want: ErrUpload, status: state.StatusFailed},
+		{name: "bucket missing", bucket: "no-such-bucket", want: ErrUpload, status: recdir.OutcomePermanent},
 		{name: "endpoint down", conn: func(t *testing.T) s3conn.Options {
 			_, c := fake(t)
 			l, _ := net.Listen("tcp", "127.0.0.1:0")
 			c.Endpoint = "http://" + l.Addr().String()
 			l.Close()
 			return c
-		}, want: ErrUpload, status: state.StatusFailed},
+		}, want: ErrUpload, status: recdir.OutcomeFailed},
 		{name: "multipart object without checksum cannot be proven", setup: func(t *testing.T, dir string) {
 			writeFile(t, dir, "big_2026-11-24-09-30-00.mp4", randomBytes(t, 6<<20))
-		}, want: ErrVerify, status: state.StatusMismatch},
+		}, want: ErrVerify, status: recdir.OutcomeMismatch},
 		{name: "not a recording", setup: func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "metadata.json"))
 			os.Remove(filepath.Join(dir, media))
@@ -208,19 +213,19 @@ func TestBadInputsKeepRecording(t *testing.T) {
 			}
 			t.Logf("error shown: %v", err)
 			assertIntact(t, dir, before)
-			st, _ := state.Read(dir)
+			st, _, _ := recdir.Read(dir)
 			if tt.noState {
-				if st.Status != "" {
+				if st.Outcome != "" || st.Attempts != 0 {
 					t.Fatalf("state written for %s: %+v", tt.name, st)
 				}
 				return
 			}
-			if st.Status != tt.status || st.Attempts != 1 || st.LastError == "" {
+			if st.Outcome != tt.status || st.Attempts != 1 || st.LastError == "" {
 				t.Fatalf("state %+v", st)
 			}
 			// A second run counts the attempt.
 			_, _ = e.runner.Run(context.Background(), dir)
-			if st, _ := state.Read(dir); st.Attempts != 2 {
+			if st, _, _ := recdir.Read(dir); st.Attempts != 2 {
 				t.Fatalf("attempts after rerun: %d", st.Attempts)
 			}
 		})
@@ -300,7 +305,7 @@ func TestDeadlineKeepsRecording(t *testing.T) {
 		t.Fatalf("deadline not enforced: %s", d)
 	}
 	assertIntact(t, dir, before)
-	if st, _ := state.Read(dir); st.Status != state.StatusDeadline {
+	if st, _, _ := recdir.Read(dir); st.Outcome != recdir.OutcomeDeadline {
 		t.Fatalf("state %+v", st)
 	}
 }

@@ -63,7 +63,7 @@ func WriteTable(w io.Writer, root string, now time.Time, entries []Entry) error 
 		return err
 	}
 	var parts []string
-	for _, s := range []State{Recording, Settling, Pending, Uploading, Failed, Stuck, Done, Invalid} {
+	for _, s := range States {
 		if n := Counts(entries)[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}

@@ -5,7 +5,7 @@
 // status command prints it, so both always agree.
 //
 // Classification reads only directory entries, their sizes and mtimes, and
-// the state file finalize leaves; it never opens media files.
+// the record finalize leaves (package recdir); it never opens media files.
 package inventory
 
 import (
@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/jibri"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
 // State of a recording directory.
@@ -28,15 +28,20 @@ type State string
 
 // States, in the order a recording normally goes through them.
 const (
-	Recording State = "recording" // no metadata.json yet, files changing
-	Settling  State = "settling"  // metadata.json present, waiting for the settle window
-	Pending   State = "pending"   // ready to upload
-	Uploading State = "uploading" // a finalizer holds the lock
-	Failed    State = "failed"    // last attempt failed; waiting for the retry time
-	Stuck     State = "stuck"     // failed MaxAttempts times; needs an operator
-	Done      State = "done"      // committed; entries left on purpose (empty files, symlinks)
-	Invalid   State = "invalid"   // not a recording directory (e.g. has subdirectories)
+	Recording  State = "recording"  // no metadata.json yet, files changing
+	Settling   State = "settling"   // metadata.json present, waiting for the settle window
+	Pending    State = "pending"    // ready to upload (or to finish a committed cleanup)
+	Uploading  State = "uploading"  // a finalizer holds the lock
+	Failed     State = "failed"     // last attempt failed; waiting for the retry time
+	Stuck      State = "stuck"      // failed MaxAttempts times; needs an operator
+	Kept       State = "kept"       // committed with --keep: local files stay on purpose
+	Done       State = "done"       // committed; entries left on purpose (empty files, symlinks)
+	Invalid    State = "invalid"    // not a recording directory (e.g. has subdirectories)
+	Unreadable State = "unreadable" // could not be inspected; what it holds is unknown
 )
+
+// States lists every state, for metrics and summaries.
+var States = []State{Recording, Settling, Pending, Uploading, Failed, Stuck, Kept, Done, Invalid, Unreadable}
 
 // Policy decides when a directory is ready.
 type Policy struct {
@@ -63,21 +68,39 @@ type Entry struct {
 	HasMetadata bool      `json:"has_metadata"`
 	Oldest      time.Time `json:"oldest"`      // oldest entry mtime: the recording's age
 	LastChange  time.Time `json:"last_change"` // newest mtime among entries and the directory
-	ReadyAt     time.Time `json:"ready_at,omitempty"`
+	ReadyAt     time.Time `json:"ready_at,omitzero"`
 	Attempts    int       `json:"attempts,omitempty"`
+	Outcome     string    `json:"outcome,omitempty"` // of the last failed attempt: failed, deadline, mismatch, permanent
 	LastError   string    `json:"last_error,omitempty"`
+	Hint        string    `json:"hint,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
 	Manifest    string    `json:"manifest,omitempty"`
+	Committed   bool      `json:"committed,omitempty"`
 }
 
 // Age returns how long ago the oldest file was last written.
 func (e Entry) Age(now time.Time) time.Duration { return now.Sub(e.Oldest) }
+
+// Unsafe reports whether the entry may hold bytes that are not in S3 yet
+// (or whose state is unknown): what ECS task protection must cover.
+func (e Entry) Unsafe() bool {
+	switch e.State {
+	case Done, Invalid, Kept:
+		return false
+	}
+	return true
+}
 
 // LockProbe reports whether a directory is locked by a finalizer.
 type LockProbe func(dir string) bool
 
 // Scan classifies every directory directly under root. Hidden entries
 // (names starting with ".") are this project's own spool and are skipped.
+// A directory that cannot be inspected is reported as Unreadable, with the
+// error as its reason, and the others are classified as usual: one bad
+// entry never hides the rest. The error is only for a root that cannot be
+// listed, and then no entries are returned: a failed observation, not an
+// empty one.
 func Scan(root string, now time.Time, p Policy, locked LockProbe) ([]Entry, error) {
 	des, err := os.ReadDir(root)
 	if err != nil {
@@ -85,15 +108,22 @@ func Scan(root string, now time.Time, p Policy, locked LockProbe) ([]Entry, erro
 	}
 	out := make([]Entry, 0, len(des))
 	for _, de := range des {
-		if strings.HasPrefix(de.Name(), ".") || !de.IsDir() {
+		name := de.Name()
+		if strings.HasPrefix(name, ".") || name == "lost+found" {
 			continue
 		}
-		e, err := Classify(filepath.Join(root, de.Name()), now, p, locked)
+		if !de.IsDir() {
+			continue
+		}
+		e, err := Classify(filepath.Join(root, name), now, p, locked)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // finalized and removed meanwhile
 		}
 		if err != nil {
-			return nil, err
+			e.State, e.Reason = Unreadable, err.Error()
+			if e.Oldest.IsZero() {
+				e.Oldest = now
+			}
 		}
 		out = append(out, e)
 	}
@@ -114,9 +144,10 @@ func Classify(dir string, now time.Time, p Policy, locked LockProbe) (Entry, err
 		return e, fmt.Errorf("inventory: cannot list %s: %w", dir, err)
 	}
 	subdir := ""
+	leftovers := 0
 	for _, de := range des {
 		name := de.Name()
-		if strings.HasPrefix(name, state.Prefix) {
+		if recdir.IsOurs(name) {
 			continue
 		}
 		fi, err := os.Lstat(filepath.Join(dir, name))
@@ -137,18 +168,21 @@ func Classify(dir string, now time.Time, p Policy, locked LockProbe) (Entry, err
 		case fi.Mode()&fs.ModeType == 0 && fi.Size() > 0:
 			e.Files++
 			e.Bytes += fi.Size()
+		default:
+			leftovers++
 		}
 	}
 	if e.Oldest.IsZero() {
 		e.Oldest = dfi.ModTime()
 	}
-	st, err := state.Read(dir)
+	rec, found, err := recdir.Read(dir)
 	if err != nil {
 		e.LastError = err.Error()
 	}
-	e.Attempts, e.Manifest = st.Attempts, st.Manifest
-	if st.LastError != "" {
-		e.LastError = st.LastError
+	e.Attempts, e.Manifest, e.Committed = rec.Attempts, rec.Manifest, rec.IsCommitted()
+	e.Outcome, e.Hint = string(rec.Outcome), rec.Hint
+	if rec.LastError != "" {
+		e.LastError = rec.LastError
 	}
 
 	switch {
@@ -156,31 +190,50 @@ func Classify(dir string, now time.Time, p Policy, locked LockProbe) (Entry, err
 		e.State, e.Reason = Invalid, "contains subdirectory "+subdir
 	case locked != nil && locked(dir):
 		e.State = Uploading
-	case st.Status == state.StatusDone && e.Files == 0:
-		e.State, e.Reason = Done, strings.Join(st.Leftovers, ", ")
-	case e.Files == 0 && e.HasMetadata && st.Status == "":
+	case rec.IsCommitted() && rec.Kept && e.Files > 0:
+		e.State, e.Reason = Kept, "committed with --keep; run finalize without --keep to delete the local files"
+	case rec.IsCommitted() && e.Files == 0 && (e.HasMetadata || leftovers == 0):
+		// Committed, and its cleanup was cut short: finish it now.
+		e.State, e.Reason = Pending, "committed; cleanup unfinished"
+	case rec.IsCommitted() && e.Files == 0:
+		e.State, e.Reason = Done, strings.Join(rec.Leftovers, ", ")
+	case e.Files == 0 && e.HasMetadata && !found:
 		// Jibri itself removes a session directory without media.
 		e.State, e.Reason = Invalid, "no media files"
-	case st.Status == state.StatusFailed || st.Status == state.StatusDeadline || st.Status == state.StatusMismatch:
-		e.Reason = string(st.Status)
-		if p.MaxAttempts > 0 && st.Attempts >= p.MaxAttempts {
+	case rec.Failed() && e.Files > 0:
+		e.Reason = string(rec.Outcome)
+		if rec.Hint != "" {
+			e.Reason += ": " + rec.Hint
+		}
+		if p.MaxAttempts > 0 && rec.Attempts >= p.MaxAttempts {
 			e.State = Stuck
 			break
 		}
-		e.ReadyAt = st.Updated.Add(RetryDelay(p, e.Session, st.Attempts))
+		e.ReadyAt = rec.Updated.Add(RetryDelay(p, e.Session, rec.Attempts))
+		if rec.Outcome == recdir.OutcomePermanent {
+			// An operator must fix something first: retry slowly.
+			e.ReadyAt = rec.Updated.Add(p.RetryMax)
+		}
 		e.State = Failed
 		if !now.Before(e.ReadyAt) {
 			e.State = Pending
 		}
-	case e.HasMetadata:
+	case e.HasMetadata && e.Files > 0:
 		e.ReadyAt = e.LastChange.Add(p.Settle)
 		e.State = Settling
 		if !now.Before(e.ReadyAt) {
 			e.State = Pending
 		}
-	case e.Files == 0:
+	case e.Files == 0 && !e.HasMetadata && leftovers == 0:
+		// Nothing but (maybe) our own files: a directory Jibri has just
+		// made, or what a cleanup killed before its last unlink left.
 		e.State, e.Reason = Recording, "no media yet"
-		e.ReadyAt = time.Time{}
+		e.ReadyAt = e.LastChange.Add(p.Orphan)
+		if !now.Before(e.ReadyAt) {
+			e.State, e.Reason = Pending, "empty directory"
+		}
+	case e.Files == 0:
+		e.State, e.Reason = Invalid, "no media files"
 	default:
 		e.ReadyAt = e.LastChange.Add(p.Orphan)
 		e.State = Recording

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
 func mk(t testing.TB, root, session string, files map[string]string, mtime time.Time) string {
@@ -40,7 +40,7 @@ func TestClassify(t *testing.T) {
 		name   string
 		files  map[string]string
 		mtime  time.Time
-		st     *state.State
+		st     *recdir.Record
 		locked bool
 		want   State
 	}{
@@ -49,21 +49,29 @@ func TestClassify(t *testing.T) {
 		{"settling", withMeta, now.Add(-10 * time.Second), nil, false, Settling},
 		{"settled", withMeta, now.Add(-time.Minute), nil, false, Pending},
 		{"uploading", withMeta, now.Add(-time.Minute), nil, true, Uploading},
-		{"failed waiting", withMeta, now.Add(-time.Hour), &state.State{Status: state.StatusFailed, Attempts: 1, LastError: "boom", Updated: now.Add(-10 * time.Second)}, false, Failed},
-		{"failed due", withMeta, now.Add(-time.Hour), &state.State{Status: state.StatusDeadline, Attempts: 1, Updated: now.Add(-2 * time.Minute)}, false, Pending},
-		{"stuck", withMeta, now.Add(-time.Hour), &state.State{Status: state.StatusMismatch, Attempts: 3, Updated: now.Add(-time.Hour)}, false, Stuck},
-		{"done with leftovers", map[string]string{"empty.mp4": ""}, now.Add(-time.Hour), &state.State{Status: state.StatusDone, Manifest: "m", Leftovers: []string{"empty.mp4"}}, false, Done},
-		{"empty dir", nil, now.Add(-time.Hour), nil, false, Recording},
+		{"failed waiting", withMeta, now.Add(-time.Hour), &recdir.Record{Outcome: recdir.OutcomeFailed, Attempts: 1, LastError: "boom", Updated: now.Add(-10 * time.Second)}, false, Failed},
+		{"failed due", withMeta, now.Add(-time.Hour), &recdir.Record{Outcome: recdir.OutcomeDeadline, Attempts: 1, Updated: now.Add(-2 * time.Minute)}, false, Pending},
+		{"stuck", withMeta, now.Add(-time.Hour), &recdir.Record{Outcome: recdir.OutcomeMismatch, Attempts: 3, Updated: now.Add(-time.Hour)}, false, Stuck},
+		{"done with leftovers", map[string]string{"empty.mp4": ""}, now.Add(-time.Hour), &recdir.Record{Manifest: "m", Leftovers: []string{"empty.mp4"}}, false, Done},
+		{"permanent failure waits for the longest delay", withMeta, now.Add(-time.Hour), &recdir.Record{Outcome: recdir.OutcomePermanent, Attempts: 1, Hint: "the bucket does not exist", Updated: now.Add(-2 * time.Minute)}, false, Failed},
+		{"kept by --keep", withMeta, now.Add(-time.Hour), &recdir.Record{Manifest: "m", Kept: true}, false, Kept},
+		{"committed, cleanup cut short", map[string]string{"metadata.json": "{}"}, now.Add(-time.Hour), &recdir.Record{Manifest: "m"}, false, Pending},
+		{"committed, only the record left", nil, now.Add(-time.Hour), &recdir.Record{Manifest: "m"}, false, Pending},
+		{"a user file with our prefix is media", map[string]string{".finalize-notes.txt": "x", "metadata.json": "{}"}, now.Add(-time.Hour), nil, false, Pending},
+		{"temp file of a killed record write is not media", map[string]string{recdir.TempFile: "{", "metadata.json": "{}"}, now.Add(-time.Hour), nil, false, Invalid},
+		{"new empty dir", nil, now.Add(-time.Minute), nil, false, Recording},
+		{"old empty dir", nil, now.Add(-time.Hour), nil, false, Pending},
 		{"metadata only", map[string]string{"metadata.json": "{}"}, now.Add(-time.Hour), nil, false, Invalid},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := mk(t, root, fmt.Sprintf("s%02d", i), tt.files, tt.mtime)
+			dir := mk(t, root, fmt.Sprintf("s%02d", i), nil, tt.mtime)
 			if tt.st != nil {
-				if err := state.Write(dir, *tt.st); err != nil {
+				if err := recdir.Save(dir, tt.st); err != nil {
 					t.Fatal(err)
 				}
 			}
+			mk(t, root, fmt.Sprintf("s%02d", i), tt.files, tt.mtime)
 			e, err := Classify(dir, now, p, func(string) bool { return tt.locked })
 			if err != nil {
 				t.Fatal(err)
@@ -77,6 +85,9 @@ func TestClassify(t *testing.T) {
 	entries, err := Scan(root, now, p, nil)
 	if err != nil || len(entries) != len(tests)+1 {
 		t.Fatalf("scan: %d entries, %v", len(entries), err)
+	}
+	if c := Counts(entries); c[Unreadable] != 0 {
+		t.Fatalf("counts %v", c)
 	}
 	var table, js bytes.Buffer
 	WriteTable(&table, root, now, entries)
@@ -125,6 +136,35 @@ func BenchmarkScan1000(b *testing.B) {
 		entries, err := Scan(root, time.Now(), DefaultPolicy(), nil)
 		if err != nil || len(entries) != 1000 || Counts(entries)[Pending] != 1000 {
 			b.Fatalf("%d entries, %v", len(entries), err)
+		}
+	}
+}
+
+// A session directory whose record cannot be read must not hide the
+// others (the fault suite covers a directory that cannot be listed, which
+// needs a process without root's rights).
+func TestScanSurvivesBadEntry(t *testing.T) {
+	now := time.Now()
+	root := t.TempDir()
+	old := now.Add(-time.Hour)
+	for i := 0; i < 3; i++ {
+		mk(t, root, fmt.Sprintf("ok-%d", i), map[string]string{"r_2026-11-24-11-00-00.mp4": "v", "metadata.json": "{}"}, old)
+	}
+	bad := mk(t, root, "bad", map[string]string{"r_2026-11-24-11-00-00.mp4": "v", "metadata.json": "{}"}, old)
+	if err := os.Mkdir(filepath.Join(bad, recdir.RecordFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(bad, old, old)
+	entries, err := Scan(root, now, DefaultPolicy(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := Counts(entries); c[Pending] != 4 {
+		t.Fatalf("counts %v", c)
+	}
+	for _, e := range entries {
+		if e.Session == "bad" && (!e.Unsafe() || e.LastError == "") {
+			t.Fatalf("bad entry %+v", e)
 		}
 	}
 }

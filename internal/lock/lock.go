@@ -12,6 +12,7 @@
 package lock
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,10 +23,13 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
-// InfoFile names the holder of the lock (pid, host, start time).
-const InfoFile = ".finalize.lock"
+// InfoFile names the holder of the lock (pid, host, start time); package
+// recdir owns the name.
+const InfoFile = recdir.LockInfoFile
 
 // ErrLocked reports that another process holds the lock.
 var ErrLocked = errors.New("lock: recording is locked by another finalizer")
@@ -44,6 +48,29 @@ type Lock struct {
 // holder's details when known) if another process holds it, and ErrGone if
 // the directory does not exist or was removed meanwhile.
 func Acquire(dir string) (*Lock, error) { return acquire(dir, true) }
+
+// AcquireWait is Acquire, retried for up to wait while another process
+// holds the lock: a status probe (IsLocked) holds it for microseconds, and
+// a hook starting at that instant must not give up. It returns ErrLocked
+// when the lock is still held after wait, and ctx's error when ctx ends.
+func AcquireWait(ctx context.Context, dir string, wait time.Duration) (*Lock, error) {
+	deadline := time.Now().Add(wait)
+	delay := 5 * time.Millisecond
+	for {
+		l, err := acquire(dir, true)
+		if !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
+			return l, err
+		}
+		t := time.NewTimer(min(delay, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("lock: %w", ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
 
 func acquire(dir string, writeInfo bool) (*Lock, error) {
 	f, err := os.Open(dir)

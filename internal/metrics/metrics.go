@@ -18,21 +18,16 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
 // DefaultNamespace is the CloudWatch namespace used when none is set.
 const DefaultNamespace = "Jitsi/Recordings"
 
-// SpoolDir is the hidden directory under the recordings root where finalize
-// leaves EMF lines for the sidecar (its name starts with ".finalize" so
-// scans of the root skip it).
-const SpoolDir = ".finalize-metrics"
-
-// SpoolFile is the file inside SpoolDir.
-const SpoolFile = "emf.jsonl"
-
-// Spool returns the default spool path for a recordings root.
-func Spool(root string) string { return filepath.Join(root, SpoolDir, SpoolFile) }
+// Spool returns the default spool path for a recordings root, where
+// finalize leaves EMF lines for the sidecar (package recdir owns the name).
+func Spool(root string) string { return recdir.MetricsSpool(root) }
 
 // Outcome of a recording.
 const (

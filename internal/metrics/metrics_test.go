@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -46,7 +45,7 @@ func TestEMFShape(t *testing.T) {
 }
 
 func TestFileSinkConcurrentLines(t *testing.T) {
-	p := filepath.Join(t.TempDir(), SpoolDir, SpoolFile)
+	p := Spool(t.TempDir())
 	s := FileSink{Path: p}
 	var wg sync.WaitGroup
 	for i := 0; i < 50; i++ {

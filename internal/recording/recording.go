@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/jibri"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
 // ErrNotRecording reports a directory that does not look like a Jibri
@@ -91,6 +91,9 @@ type Options struct {
 	// Force accepts a directory without metadata.json whose files are not
 	// named like Jibri media (a manual upload of a renamed recording).
 	Force bool
+	// Known: the directory holds a record of an earlier run, so it is a
+	// recording whatever its remaining files are named.
+	Known bool
 }
 
 // Scan inspects dir. It returns ErrNotRecording or ErrNoMedia (wrapped, with
@@ -115,8 +118,8 @@ func Scan(dir string, opts Options) (*Recording, error) {
 	var subdirs []string
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, state.Prefix) {
-			continue // our own lock, state and temp files
+		if recdir.IsOurs(name) {
+			continue // our own record, lock info and temp files
 		}
 		p := filepath.Join(dir, name)
 		info, err := os.Lstat(p)
@@ -152,7 +155,7 @@ func Scan(dir string, opts Options) (*Recording, error) {
 	if len(subdirs) > 0 {
 		return r, fmt.Errorf("%w: %s contains subdirectories (%s); Jibri writes only files into a session directory", ErrNotRecording, dir, strings.Join(subdirs, ", "))
 	}
-	if !r.HasMeta && !opts.Force && !r.hasJibriMedia() {
+	if !r.HasMeta && !opts.Force && !opts.Known && !r.hasJibriMedia() {
 		return r, fmt.Errorf("%w: %s has no metadata.json and no file named <room>_<yyyy-mm-dd-hh-mm-ss>.<ext> (use --force to upload it anyway)", ErrNotRecording, dir)
 	}
 	if len(r.Media) == 0 {

@@ -52,6 +52,9 @@ type Daemon struct {
 	emf     metrics.Sink
 	probe   func(ctx context.Context) error
 
+	busy     busyDirs
+	scanErrs int
+
 	watching atomic.Bool
 	s3ok     atomic.Bool
 	lowDisk  bool
@@ -70,7 +73,7 @@ func New(opts Options, fin Finalizer, log zerolog.Logger, m *Metrics, p Protecto
 	if opts.Debounce <= 0 {
 		opts.Debounce = 500 * time.Millisecond
 	}
-	return &Daemon{opts: opts, fin: fin, log: log, metrics: m, protect: p, emf: emf, probe: probe}
+	return &Daemon{opts: opts, fin: fin, log: log, metrics: m, protect: p, emf: emf, probe: probe, busy: newBusyDirs()}
 }
 
 type outcome struct {
@@ -110,6 +113,11 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 	failures := 0
 	finish := func(o outcome) {
 		delete(inflight, o.dir)
+		if errors.Is(o.err, finalize.ErrLocked) {
+			d.busy.locked(o.dir, time.Now())
+		} else {
+			d.busy.clear(o.dir)
+		}
 		if d.record(o) {
 			failures++
 		}
@@ -118,15 +126,27 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 	for {
 		entries, err := inventory.Scan(d.opts.Root, time.Now(), d.opts.Policy, func(dir string) bool { return inflight[dir] })
 		if err != nil {
-			d.log.Error().Err(err).Msg("cannot scan recordings root")
+			// A failed observation is not an empty one: protection and the
+			// gauges keep their last values.
+			d.scanFailed(err)
+		} else {
+			d.scanOK()
+			d.observe(abort, entries, len(inflight))
 		}
-		d.observe(abort, entries, len(inflight))
 		d.ship()
 		d.checkDisk()
 
 		ready := 0
 		var wakeAt time.Time
+		now := time.Now()
 		for _, e := range entries {
+			if e.State == inventory.Pending && !d.busy.ready(e.Dir, now) {
+				// Another finalizer holds it: back off instead of spinning.
+				if at := d.busy.until(e.Dir); wakeAt.IsZero() || at.Before(wakeAt) {
+					wakeAt = at
+				}
+				continue
+			}
 			switch {
 			case e.State == inventory.Pending && !inflight[e.Dir] && !attempted[e.Dir]:
 				ready++
@@ -198,7 +218,9 @@ func (d *Daemon) record(o outcome) bool {
 		log.Info().Int64("bytes", o.res.Bytes).Str("manifest", o.res.ManifestKey).Dur("took", o.dur).Msg("recording finalized")
 		return false
 	case errors.Is(o.err, finalize.ErrLocked):
-		log.Info().Msg("another finalizer holds the recording; leaving it to it")
+		if d.busy.first(o.dir) {
+			log.Info().Msg("another finalizer holds the recording; leaving it to it (retrying with backoff)")
+		}
 		return false
 	case errors.Is(o.err, finalize.ErrUsage):
 		log.Info().Err(o.err).Msg("nothing to finalize")
@@ -224,7 +246,7 @@ func (d *Daemon) observe(ctx context.Context, entries []inventory.Entry, infligh
 		case inventory.Pending, inventory.Failed, inventory.Stuck:
 			oldest = max(oldest, e.Age(now))
 		}
-		if e.State != inventory.Done && e.State != inventory.Invalid {
+		if e.Unsafe() {
 			unsafe = true
 		}
 	}
@@ -242,6 +264,23 @@ func (d *Daemon) observe(ctx context.Context, entries []inventory.Entry, infligh
 	} else {
 		d.metrics.protected.Set(0)
 	}
+}
+
+// scanFailed counts a failed scan of the root and logs the first of a run
+// of failures, then one in a hundred.
+func (d *Daemon) scanFailed(err error) {
+	d.metrics.scanErrors.Inc()
+	if d.scanErrs%100 == 0 {
+		d.log.Error().Err(err).Int("failures_in_a_row", d.scanErrs+1).Msg("cannot scan recordings root; task protection kept as it was")
+	}
+	d.scanErrs++
+}
+
+func (d *Daemon) scanOK() {
+	if d.scanErrs > 0 {
+		d.log.Info().Int("failures_in_a_row", d.scanErrs).Msg("recordings root readable again")
+	}
+	d.scanErrs = 0
 }
 
 func (d *Daemon) checkS3(ctx context.Context) {

@@ -27,8 +27,8 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
-	"github.com/jitsi-recorder/jibri-s3/internal/state"
 )
 
 type fixture struct {
@@ -204,7 +204,7 @@ func TestMinIODownThenUp(t *testing.T) {
 	defer stop()
 	waitFor(t, 30*time.Second, "two failed attempts each", func() bool {
 		for _, dir := range dirs {
-			st, _ := state.Read(dir)
+			st, _, _ := recdir.Read(dir)
 			if st.Attempts < 2 {
 				return false
 			}
@@ -323,7 +323,7 @@ func TestRestartKeepsAttempts(t *testing.T) {
 	for run := 1; run <= 3; run++ { // three daemon lifetimes
 		d := f.daemon(t, nil, Options{Once: true, Policy: pol})
 		err := d.Run(context.Background(), context.Background())
-		st, _ := state.Read(dir)
+		st, _, _ := recdir.Read(dir)
 		switch run {
 		case 1, 2:
 			if !errors.Is(err, ErrFailures) || st.Attempts != run {

@@ -21,6 +21,7 @@ type Metrics struct {
 	diskLow       prometheus.Gauge
 	protected     prometheus.Gauge
 	shipped       prometheus.Counter
+	scanErrors    prometheus.Counter
 }
 
 // NewMetrics registers every series.
@@ -37,7 +38,7 @@ func NewMetrics() *Metrics {
 			Help:    "Time to upload, verify and commit one recording.",
 			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600}}),
 		recordings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "jibri_recordings",
-			Help: "Recording directories on disk by state (recording, settling, pending, uploading, failed, stuck, done, invalid)."}, []string{"state"}),
+			Help: "Recording directories on disk by state (recording, settling, pending, uploading, failed, stuck, kept, done, invalid, unreadable)."}, []string{"state"}),
 		oldestPending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_oldest_pending_age_seconds",
 			Help: "Age of the oldest recording not yet uploaded (pending, failed or stuck); 0 when none."}),
 		freeBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_recordings_free_disk_bytes",
@@ -48,9 +49,11 @@ func NewMetrics() *Metrics {
 			Help: "1 while ECS task scale-in protection is held for recordings on disk."}),
 		shipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_emf_records_shipped_total",
 			Help: "EMF records that finalize left in the spool and this watcher printed."}),
+		scanErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_recordings_scan_errors_total",
+			Help: "Scans of the recordings root that failed (task protection and gauges then keep their last values)."}),
 	}
 	m.Registry.MustRegister(m.uploaded, m.failed, m.bytes, m.seconds, m.recordings, m.oldestPending,
-		m.freeBytes, m.diskLow, m.protected, m.shipped,
+		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range allStates {
 		m.recordings.WithLabelValues(string(s))
@@ -61,5 +64,4 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-var allStates = []inventory.State{inventory.Recording, inventory.Settling, inventory.Pending, inventory.Uploading,
-	inventory.Failed, inventory.Stuck, inventory.Done, inventory.Invalid}
+var allStates = inventory.States

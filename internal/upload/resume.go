@@ -21,18 +21,17 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
-	"github.com/jitsi-recorder/jibri-s3/internal/journal"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
 
 // errUploadGone: the journaled multipart upload no longer exists.
 var errUploadGone = errors.New("upload: multipart upload no longer exists")
 
-func newEntry(obj Object, m recording.Media, partSize int64, alg string) *journal.Entry {
-	return &journal.Entry{
-		Key: obj.Key, PartSize: partSize, Algorithm: alg, Size: m.Size, ModTimeNs: m.ModTime.UnixNano(),
-		Dev: m.Dev, Ino: m.Ino, Status: journal.StatusUploading, Started: time.Now().UTC(),
-	}
+// identity is what the record keeps of a file whose upload begins now.
+func identity(m recording.Media, partSize int64, alg checksum.Algorithm) recdir.File {
+	return recdir.File{PartSize: partSize, Algorithm: string(alg), Size: m.Size, ModTimeNs: m.ModTime.UnixNano(),
+		Dev: m.Dev, Ino: m.Ino, Started: time.Now().UTC()}
 }
 
 // partRecorder journals what manager.Uploader does: the upload id when the
@@ -66,32 +65,23 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 			}
 			switch res := out.Result.(type) {
 			case *s3.CreateMultipartUploadOutput:
-				r.record(func(e *journal.Entry) {
-					e.UploadID, e.Status, e.Parts = aws.ToString(res.UploadId), journal.StatusUploading, nil
-				})
+				if r.obj.Progress != nil {
+					// A new upload: the identity recorded is this file's,
+					// whatever an earlier upload of the key recorded.
+					f := identity(r.m, r.partSize, r.u.opts.Checksum)
+					f.Key, f.UploadID = r.obj.Key, aws.ToString(res.UploadId)
+					r.obj.Progress.Begin(r.m.Name, f)
+				}
 			case *s3.UploadPartOutput:
 				p := in.Parameters.(*s3.UploadPartInput)
-				part := journal.Part{Number: aws.ToInt32(p.PartNumber), Size: aws.ToInt64(p.ContentLength),
-					ETag: aws.ToString(res.ETag), Checksum: partChecksum(res.ChecksumCRC32C, res.ChecksumCRC64NVME, r.u.opts.Checksum)}
-				r.record(func(e *journal.Entry) { e.Parts = append(e.Parts, part) })
+				if r.obj.Progress != nil {
+					r.obj.Progress.Part(r.m.Name, aws.ToString(p.UploadId), recdir.Part{Number: aws.ToInt32(p.PartNumber), Size: aws.ToInt64(p.ContentLength),
+						ETag: aws.ToString(res.ETag), Checksum: partChecksum(res.ChecksumCRC32C, res.ChecksumCRC64NVME, r.u.opts.Checksum)})
+				}
 				r.u.failpoint(fmt.Sprintf("part-uploaded:%d", r.parts.Add(1)))
 			}
 			return out, md, err
 		}), middleware.After)
-}
-
-func (r *partRecorder) record(f func(e *journal.Entry)) {
-	if r.obj.Journal == nil {
-		return
-	}
-	r.obj.Journal.Update(func(j *journal.Journal) {
-		e := j.Files[r.m.Name]
-		if e == nil || e.Key != r.obj.Key || e.Status == journal.StatusCompleted {
-			e = newEntry(r.obj, r.m, r.partSize, string(r.u.opts.Checksum))
-			j.Files[r.m.Name] = e
-		}
-		f(e)
-	})
 }
 
 func partChecksum(crc32c, crc64nvme *string, alg checksum.Algorithm) string {
@@ -104,7 +94,7 @@ func partChecksum(crc32c, crc64nvme *string, alg checksum.Algorithm) string {
 // reuse proves that the object an earlier run stored holds the local bytes:
 // the file is read once to compute its checksum, then compared with what
 // S3 reports for that exact version.
-func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key string, e journal.Entry) (Verified, error) {
+func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key string, e recdir.File) (Verified, error) {
 	t := u.tracker(f, m, m.Size)
 	if _, err := io.Copy(io.Discard, io.NewSectionReader(t, 0, m.Size)); err != nil {
 		return Verified{}, &localError{fmt.Errorf("upload: cannot read %s: %w", m.Name, err)}
@@ -128,7 +118,7 @@ func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key
 // a listed part is kept only if its size and checksum match the local bytes,
 // everything else is (re)sent; then the upload is completed with the
 // full-object checksum and verified as usual.
-func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, obj Object, e journal.Entry) (Verified, error) {
+func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, obj Object, e recdir.File) (Verified, error) {
 	listed, err := u.listParts(ctx, obj.Key, e.UploadID)
 	if err != nil {
 		var api smithy.APIError
@@ -148,6 +138,11 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		p, ok := listed[i]
 		if ok && aws.ToInt64(p.Size) == size {
 			want := partChecksum(p.ChecksumCRC32C, p.ChecksumCRC64NVME, u.opts.Checksum)
+			if want == "" {
+				// Some stores list parts without checksums: the one
+				// UploadPart returned for this very part (same ETag) stands in.
+				want = recordedChecksum(e.Parts, i, aws.ToString(p.ETag))
+			}
 			got, err := u.partSum(t, off, size)
 			if err != nil {
 				return Verified{}, err
@@ -234,7 +229,7 @@ func (u *Uploader) partSum(t *checksum.Tracker, off, size int64) (string, error)
 }
 
 // sendParts uploads the given part numbers with bounded concurrency.
-func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Object, e journal.Entry, nums []int32, rec *partRecorder) ([]types.CompletedPart, error) {
+func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Object, e recdir.File, nums []int32, rec *partRecorder) ([]types.CompletedPart, error) {
 	var (
 		mu    sync.Mutex
 		out   []types.CompletedPart
@@ -319,4 +314,15 @@ func (u *Uploader) abortStale(ctx context.Context, key, keep string) {
 			u.abort(ctx, key, aws.ToString(up.UploadId))
 		}
 	}
+}
+
+// recordedChecksum returns the checksum recorded for part n when its ETag
+// is etag, or "".
+func recordedChecksum(parts []recdir.Part, n int32, etag string) string {
+	for _, p := range parts {
+		if p.Number == n && p.ETag != "" && p.ETag == etag {
+			return p.Checksum
+		}
+	}
+	return ""
 }

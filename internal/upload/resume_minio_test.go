@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
-	"github.com/jitsi-recorder/jibri-s3/internal/journal"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
@@ -44,9 +44,9 @@ func (e *resumeEnv) uploader(alg checksum.Algorithm, failpoint func(string)) *Up
 
 // interrupted uploads until after part n has been stored, then cancels the
 // run as a crash would, and returns the journal as the next run sees it.
-func (e *resumeEnv) interrupted(t *testing.T, alg checksum.Algorithm, n int) journal.Entry {
+func (e *resumeEnv) interrupted(t *testing.T, alg checksum.Algorithm, n int) recdir.File {
 	t.Helper()
-	jr, err := journal.Open(e.dir)
+	jr, err := recdir.Open(e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,13 +57,13 @@ func (e *resumeEnv) interrupted(t *testing.T, alg checksum.Algorithm, n int) jou
 			cancel()
 		}
 	})
-	if _, err := u.Upload(ctx, e.m, Object{Key: e.key, Journal: jr}); err == nil {
+	if _, err := u.Upload(ctx, e.m, Object{Key: e.key, Progress: jr}); err == nil {
 		t.Fatal("interrupted upload reported success")
 	}
 	if err := jr.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	reread, err := journal.Load(e.dir)
+	reread, _, err := recdir.Read(e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,12 +78,12 @@ func (e *resumeEnv) interrupted(t *testing.T, alg checksum.Algorithm, n int) jou
 // stored bytes, and returns how many parts this run sent.
 func (e *resumeEnv) resumed(t *testing.T, alg checksum.Algorithm) (Verified, int) {
 	t.Helper()
-	jr, err := journal.Open(e.dir)
+	jr, err := recdir.Open(e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := e.uploader(alg, nil)
-	v, err := u.Upload(context.Background(), e.m, Object{Key: e.key, Journal: jr})
+	v, err := u.Upload(context.Background(), e.m, Object{Key: e.key, Progress: jr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
-	"github.com/jitsi-recorder/jibri-s3/internal/journal"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
 
@@ -63,14 +63,31 @@ type Object struct {
 	Key         string
 	ContentType string
 	Metadata    map[string]string // user metadata, values escaped by EscapeMetadata
-	Journal     Journal           // optional: resume and reuse across runs
+	Progress    Progress          // optional: resume and reuse across runs
 }
 
-// Journal records upload progress across runs (journal.Store).
-type Journal interface {
-	Get(name string) (journal.Entry, bool)
-	Update(f func(j *journal.Journal))       // persisted in the background
-	Commit(f func(j *journal.Journal)) error // persisted before returning
+// Progress records a file's upload across runs (recdir.Store). Files are
+// named by their name in the recording directory.
+//
+// Error contract: Begin and Part never fail here; they are best effort
+// (written in the background, ListParts stays the truth for parts), and a
+// write error surfaces later in the owner's Flush. Complete returns only
+// once the completed object is recorded durably, or an error when it may
+// not be; the upload itself still stands (the object is stored and is then
+// verified), and a later run that does not find it recorded proves S3
+// holds the local bytes by reading them again, or uploads a new version.
+type Progress interface {
+	// Earlier returns what an earlier run recorded for the file.
+	Earlier(name string) (recdir.File, bool)
+	// Begin records that a new multipart upload of the file began,
+	// replacing the identity, upload id and parts recorded before.
+	Begin(name string, f recdir.File)
+	// Part records a stored part of upload uploadID of the file.
+	Part(name, uploadID string, p recdir.Part)
+	// Complete records that the file is stored under key as versionID with
+	// the full-object checksum sum; f is the file's identity, used when
+	// no upload was begun (single-part uploads).
+	Complete(name, key, versionID, sum string, f recdir.File) error
 }
 
 // Uploader uploads and verifies files.
@@ -201,35 +218,39 @@ var errStartOver = errors.New("upload: start over")
 
 // continueEarlier reuses or resumes what the journal records for m.
 func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64) (Verified, error) {
-	if obj.Journal == nil {
+	if obj.Progress == nil {
 		return Verified{}, errStartOver
 	}
-	e, ok := obj.Journal.Get(m.Name)
+	e, ok := obj.Progress.Earlier(m.Name)
 	if !ok {
 		return Verified{}, errStartOver
 	}
 	same := e.Key == obj.Key && e.Size == m.Size && e.ModTimeNs == m.ModTime.UnixNano() && e.Ino == m.Ino && e.Dev == m.Dev &&
 		e.Algorithm == string(u.opts.Checksum)
 	switch {
+	case e.Status == recdir.FilePinned:
+		return Verified{}, errStartOver
 	case !same:
 		// The file changed (or the key did): the old upload is worthless.
-		if e.Status == journal.StatusUploading && e.UploadID != "" {
+		if e.Status == recdir.FileUploading && e.UploadID != "" {
 			u.abort(ctx, e.Key, e.UploadID)
 		}
 		return Verified{}, errStartOver
-	case e.Status == journal.StatusCompleted:
+	case e.Status == recdir.FileCompleted:
 		v, err := u.reuse(ctx, f, m, obj.Key, e)
 		if err != nil {
 			// Not provably there (deleted, overwritten, wrong bytes): send again.
 			return Verified{}, errStartOver
 		}
 		return v, nil
-	case e.Status == journal.StatusUploading && e.UploadID != "" && e.PartSize == partSize && m.Size > partSize:
+	case e.Status == recdir.FileUploading && e.UploadID != "" && resumable(e, m.Size):
+		// The upload continues with the part size it began with, whatever
+		// the part size configured now.
 		v, err := u.resume(ctx, f, m, obj, e)
 		if errors.Is(err, errUploadGone) {
 			// Aborted or expired, or completed by a run that died before
 			// journaling it: if S3 already holds these bytes, keep them.
-			if v, err := u.reuse(ctx, f, m, obj.Key, journal.Entry{}); err == nil {
+			if v, err := u.reuse(ctx, f, m, obj.Key, recdir.File{}); err == nil {
 				return v, nil
 			}
 			return Verified{}, errStartOver
@@ -237,6 +258,12 @@ func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.
 		return v, err
 	}
 	return Verified{}, errStartOver
+}
+
+// resumable reports whether the recorded upload e can be continued for a
+// file of size bytes: a multipart upload with a valid part size.
+func resumable(e recdir.File, size int64) bool {
+	return e.PartSize >= manager.MinUploadPartSize && size > e.PartSize && (size+e.PartSize-1)/e.PartSize <= int64(manager.MaxUploadParts)
 }
 
 // fresh uploads m from scratch with manager.Uploader, journaling the
@@ -303,21 +330,15 @@ func (u *Uploader) tracker(f *os.File, m recording.Media, partSize int64) *check
 	return t
 }
 
-// completed journals a stored object.
+// completed records a stored object, durably before anything else
+// happens: a run killed right after this must find the object instead of
+// uploading it a second time. A failure to record it is not a failure of
+// the upload (see Progress).
 func (u *Uploader) completed(obj Object, m recording.Media, partSize int64, versionID, sum string) {
-	if obj.Journal == nil {
+	if obj.Progress == nil {
 		return
 	}
-	// Durable before anything else happens: a run killed right after this
-	// must find the object instead of uploading it a second time.
-	_ = obj.Journal.Commit(func(j *journal.Journal) {
-		e := j.Files[m.Name]
-		if e == nil {
-			e = newEntry(obj, m, partSize, string(u.opts.Checksum))
-			j.Files[m.Name] = e
-		}
-		e.Status, e.VersionID, e.Checksum = journal.StatusCompleted, versionID, sum
-	})
+	_ = obj.Progress.Complete(m.Name, obj.Key, versionID, sum, identity(m, partSize, u.opts.Checksum))
 }
 
 func (u *Uploader) failpoint(name string) {

@@ -29,6 +29,6 @@
 // already deployed since the new version was created). Every step may be
 // retried with the same token.
 //
-// Values are held in a redacting type (as internal/secrets does): they never
-// reach a log line or an error; only key names do.
+// Values are typed [secrets.Value], which prints and encodes as redacted: a
+// value never reaches a log line or an error; only key names do.
 package rotation

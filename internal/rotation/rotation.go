@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rs/zerolog"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/secrets"
 )
 
 // Rotation steps, as Secrets Manager names them in the event.
@@ -127,7 +129,7 @@ func (r *Rotator) step(ctx context.Context, log zerolog.Logger, ev events.Secret
 }
 
 // getVersion reads one version; id or stage may be empty.
-func (r *Rotator) getVersion(ctx context.Context, secretID, id, stage string, strict bool) (map[string]value, *secretsmanager.GetSecretValueOutput, error) {
+func (r *Rotator) getVersion(ctx context.Context, secretID, id, stage string, strict bool) (map[string]secrets.Value, *secretsmanager.GetSecretValueOutput, error) {
 	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)}
 	what := stage
 	if id != "" {
@@ -168,7 +170,7 @@ func (r *Rotator) createSecret(ctx context.Context, log zerolog.Logger, ev event
 	if err != nil {
 		return err
 	}
-	next := make(map[string]value, len(current))
+	next := make(map[string]secrets.Value, len(current))
 	for _, k := range plan.Keep {
 		next[k] = current[k]
 	}
@@ -185,7 +187,7 @@ func (r *Rotator) createSecret(ctx context.Context, log zerolog.Logger, ev event
 		if !validPassword(v) {
 			return fmt.Errorf("generated value for %s: %w: not %d letters and digits", k, ErrInvalidSecret, PasswordLength)
 		}
-		next[k] = newValue(v)
+		next[k] = secrets.NewValue(v)
 	}
 	s, err := encodeSecret(next)
 	if err != nil {

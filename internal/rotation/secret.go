@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/secrets"
 )
 
 // parseSecret decodes a version's SecretString: a JSON object whose keys are
@@ -12,7 +14,7 @@ import (
 // the current version (anything terraform or an operator wrote); strict (the
 // pending version, which this function wrote) wants strings only. Errors name
 // keys, never values: the decoder's own message may quote the input.
-func parseSecret(s string, strict bool) (map[string]value, error) {
+func parseSecret(s string, strict bool) (map[string]secrets.Value, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	var raw map[string]any
@@ -22,7 +24,7 @@ func parseSecret(s string, strict bool) (map[string]value, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%w: data after the JSON object", ErrInvalidSecret)
 	}
-	vals := make(map[string]value, len(raw))
+	vals := make(map[string]secrets.Value, len(raw))
 	for k, v := range raw {
 		if !envName.MatchString(k) {
 			return nil, fmt.Errorf("%w: key %q is not a variable name", ErrInvalidSecret, k)
@@ -46,16 +48,16 @@ func parseSecret(s string, strict bool) (map[string]value, error) {
 		if strings.ContainsFunc(text, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			return nil, fmt.Errorf("%w: key %s holds a control character", ErrInvalidSecret, k)
 		}
-		vals[k] = newValue(text)
+		vals[k] = secrets.NewValue(text)
 	}
 	return vals, nil
 }
 
 // encodeSecret is the inverse of parseSecret (keys sorted, values strings).
-func encodeSecret(vals map[string]value) (string, error) {
+func encodeSecret(vals map[string]secrets.Value) (string, error) {
 	plain := make(map[string]string, len(vals))
 	for k, v := range vals {
-		plain[k] = v.reveal()
+		plain[k] = v.Reveal()
 	}
 	b, err := json.Marshal(plain)
 	if err != nil {
@@ -78,7 +80,7 @@ func (p keyPlan) All() []string {
 	return all
 }
 
-func planKeys(current map[string]value, cfg Config) (keyPlan, error) {
+func planKeys(current map[string]secrets.Value, cfg Config) (keyPlan, error) {
 	keep := map[string]bool{}
 	for _, k := range cfg.Keep {
 		if _, ok := current[k]; !ok {
@@ -110,16 +112,16 @@ func planKeys(current map[string]value, cfg Config) (keyPlan, error) {
 }
 
 // checkPending is testSecret's verdict on the pending values.
-func checkPending(current, pending map[string]value, p keyPlan) error {
+func checkPending(current, pending map[string]secrets.Value, p keyPlan) error {
 	var missing, empty, same, changed []string
 	for _, k := range p.Rotate {
 		v, ok := pending[k]
 		switch {
 		case !ok:
 			missing = append(missing, k)
-		case v.reveal() == "":
+		case v.Reveal() == "":
 			empty = append(empty, k)
-		case current[k].reveal() != "" && current[k].reveal() == v.reveal():
+		case current[k].Reveal() != "" && current[k].Reveal() == v.Reveal():
 			same = append(same, k)
 		}
 	}
@@ -128,7 +130,7 @@ func checkPending(current, pending map[string]value, p keyPlan) error {
 		switch {
 		case !ok:
 			missing = append(missing, k)
-		case v.reveal() != current[k].reveal():
+		case v.Reveal() != current[k].Reveal():
 			changed = append(changed, k)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/secrets"
 )
 
 func TestParseSecret(t *testing.T) {
@@ -140,12 +142,12 @@ func TestValidPassword(t *testing.T) {
 }
 
 // vmap builds a map of values from plain strings.
-type vmap = map[string]value
+type vmap = map[string]secrets.Value
 
 func vals(kv ...string) vmap {
 	m := vmap{}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = newValue(kv[i+1])
+		m[kv[i]] = secrets.NewValue(kv[i+1])
 	}
 	return m
 }

@@ -9,3 +9,10 @@ lambda:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)' -o dist/rotate-secret/bootstrap ./cmd/rotate-secret
 	$(GO) run ./tools/lambdazip -o $(LAMBDA_ZIP) dist/rotate-secret/bootstrap
 	@ls -l $(LAMBDA_ZIP) dist/rotate-secret/bootstrap
+
+# make fuzz also runs the rotation function's parsers (the Makefile's fuzz recipe runs after these).
+.PHONY: fuzz-rotation
+fuzz: fuzz-rotation
+fuzz-rotation:
+	$(GO) test -run XXX -fuzz FuzzParseSecret -fuzztime 30s ./internal/rotation
+	$(GO) test -run XXX -fuzz FuzzParseList -fuzztime 30s ./internal/rotation

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -139,4 +140,13 @@ func (r *Rotator) waitStable(ctx context.Context, log zerolog.Logger, name strin
 		}
 		t.Reset(r.cfg.pollInterval())
 	}
+}
+
+// errDeadline wraps the context's error with what was being waited for.
+func errDeadline(ctx context.Context, what string) error {
+	err := ctx.Err()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s before the invocation's deadline: %w: %w", what, ErrNotStable, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }

@@ -2,7 +2,6 @@ package rotation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -64,11 +63,11 @@ func (r *Rotator) Handle(ctx context.Context, ev events.SecretsManagerSecretRota
 	log := r.log.With().Str(keyStep, ev.Step).Str(keySecret, ev.SecretID).Str(keyVersion, ev.ClientRequestToken).Logger()
 	start := time.Now()
 	if err := r.step(ctx, log, ev); err != nil {
-		ev := log.Error().Err(err).Dur("elapsed", time.Since(start))
+		line := log.Error().Err(err).Dur("elapsed", time.Since(start))
 		if IsPermanent(err) {
-			ev = ev.Str("hint", "fix the secret or the function's configuration, then run aws secretsmanager rotate-secret again")
+			line = line.Str("hint", "fix the secret or the function's configuration, then run aws secretsmanager rotate-secret again")
 		}
-		ev.Msg("rotation step failed")
+		line.Msg("rotation step failed")
 		return err
 	}
 	log.Info().Dur("elapsed", time.Since(start)).Msg("rotation step done")
@@ -273,13 +272,4 @@ func (r *Rotator) finishSecret(ctx context.Context, log zerolog.Logger, ev event
 		return fmt.Errorf("version %s: the service did not return its creation date", token)
 	}
 	return r.rollServices(ctx, log, *out.CreatedDate)
-}
-
-// errDeadline wraps the context's error with what was being waited for.
-func errDeadline(ctx context.Context, what string) error {
-	err := ctx.Err()
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s before the invocation's deadline: %w: %w", what, ErrNotStable, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

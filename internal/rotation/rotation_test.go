@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/jitsi-recorder/jibri-s3/internal/rotation/awsfake"
 )
 
@@ -145,6 +149,36 @@ func TestStepRetried(t *testing.T) {
 			e.assertNoLeak(t, errs...)
 		})
 	}
+}
+
+// TestSDKRetryReplaysPut: with the SDK's retryer on (as in the function), a
+// PutSecretValue whose answer is lost is sent again with the same token and
+// value, which Secrets Manager accepts as the same version.
+func TestSDKRetryReplaysPut(t *testing.T) {
+	e := newEnv(t)
+	e.smc = secretsmanager.New(e.smc.Options(), func(o *secretsmanager.Options) {
+		o.RetryMaxAttempts = 0 // else it caps the retryer below at 1
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 3
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			so.RateLimiter = ratelimit.None
+		})
+	})
+	lostOnce := false
+	e.sm.Intercept = func(op string, _ map[string]any) *awsfake.Fault {
+		if op == "PutSecretValue" && !lostOnce {
+			lostOnce = true
+			return &awsfake.Fault{Status: 500, Type: "InternalServiceError", Apply: true}
+		}
+		return nil
+	}
+	e.mustRun(t, allSteps...)
+	puts := e.sm.Bodies("PutSecretValue")
+	if len(puts) != 2 || !reflect.DeepEqual(puts[0], puts[1]) {
+		t.Fatalf("%d PutSecretValue requests, want 2 identical ones", len(puts))
+	}
+	assertRotated(t, e)
+	e.assertNoLeak(t)
 }
 
 // TestFinishResumesRollout: finishSecret runs out of time while jibri rolls

@@ -69,12 +69,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 	}
 	cfg := config.Defaults()
-	if err := cfg.FromEnv(getenv); err != nil {
-		return fail(stderr, exitUsage, err, "fix the JIBRI_UPLOAD_* environment variables")
-	}
 	fs := flag.NewFlagSet("finalize", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.Bind(fs)
+	if err := config.ApplyEnv(fs, getenv); err != nil {
+		return fail(stderr, exitUsage, err, "fix the JIBRI_UPLOAD_* environment variables")
+	}
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,5 +211,48 @@ func TestSIGTERMDuringUpload(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("not uploaded on the next start")
+	}
+}
+
+// Defect 13: a runtime failure exits 1, not 2 ("usage"); a usage error
+// still exits 2.
+func TestExitCodes(t *testing.T) {
+	root := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	code, _, stderr := runOnce(t, env("http://127.0.0.1:1", "a", "b"), "--root", root, "--listen", busy.Addr().String())
+	if code != 1 {
+		t.Fatalf("listener in use: exit %d, want 1\n%s", code, stderr)
+	}
+	if code, _, _ := runOnce(t, env("http://127.0.0.1:1", "a", "b"), "--root", root, "--no-such-flag"); code != 2 {
+		t.Fatalf("unknown flag: exit %d, want 2", code)
+	}
+	if code, _, _ := runOnce(t, env("http://127.0.0.1:1", "a", "b", "JIBRI_UPLOAD_SETTLE=soon"), "--root", root, "--once"); code != 2 {
+		t.Fatalf("bad variable: exit %d, want 2", code)
+	}
+}
+
+// Defect 13: every watcher flag has its variable, so `recwatch status` run
+// on its own (with the task's environment) agrees with the watcher on what
+// is stuck.
+func TestStatusReadsWatcherVariables(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "s1")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "room_2026-11-24-10-00-00.mp4"), []byte("v"), 0o644)
+	os.WriteFile(filepath.Join(dir, "metadata.json"), []byte("{}"), 0o644)
+	if err := recdir.Save(dir, &recdir.Record{Attempts: 2, Outcome: recdir.OutcomeFailed, LastError: "boom", Updated: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := runOnce(t, env("", "", ""), "status", root)
+	if !strings.Contains(out, "failed") {
+		t.Fatalf("default max attempts:\n%s", out)
+	}
+	_, out, _ = runOnce(t, env("", "", "", "JIBRI_UPLOAD_MAX_ATTEMPTS=2"), "status", root)
+	if !strings.Contains(out, "stuck") {
+		t.Fatalf("JIBRI_UPLOAD_MAX_ATTEMPTS=2 not applied:\n%s", out)
 	}
 }

@@ -12,11 +12,11 @@ import (
 func TestPrecedence(t *testing.T) {
 	env := map[string]string{"JIBRI_UPLOAD_BUCKET": "from-env", "JIBRI_UPLOAD_CONCURRENCY": "8", "JIBRI_UPLOAD_DEADLINE": "2m", "JIBRI_UPLOAD_SSE": "aws:kms"}
 	c := Defaults()
-	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
-		t.Fatal(err)
-	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	c.Bind(fs)
+	if err := ApplyEnv(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
 	if err := fs.Parse([]string{"--concurrency", "2", "--kms-key-id", "k1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +50,43 @@ func TestValidateErrors(t *testing.T) {
 		}
 	}
 	c := Defaults()
-	if err := c.FromEnv(func(k string) string {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Bind(fs)
+	err := ApplyEnv(fs, func(k string) string {
 		if strings.HasSuffix(k, "CONCURRENCY") {
 			return "many"
 		}
 		return ""
-	}); err == nil {
-		t.Error("bad env accepted")
+	})
+	if err == nil || !strings.Contains(err.Error(), "JIBRI_UPLOAD_CONCURRENCY") {
+		t.Errorf("bad env: %v", err)
+	}
+}
+
+// Every flag has exactly the variable its name gives, and the usage says
+// so: one table, no hand-written list to drift.
+func TestEnvDerivedFromFlags(t *testing.T) {
+	c := Defaults()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Bind(fs)
+	env := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) {
+		switch f.Value.(type) {
+		case interface{ IsBoolFlag() bool }:
+			env[EnvName(f.Name)] = "true"
+		default:
+			env[EnvName(f.Name)] = f.DefValue
+		}
+	})
+	if err := ApplyEnv(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.HasSuffix(f.Usage, "[$"+EnvName(f.Name)+"]") || strings.Count(f.Usage, "$JIBRI_UPLOAD_") != 1 {
+			t.Errorf("--%s: usage %q", f.Name, f.Usage)
+		}
+	})
+	if !c.Keep || !c.PathStyle || EnvName("part-size") != "JIBRI_UPLOAD_PART_SIZE" {
+		t.Fatalf("%+v", c)
 	}
 }

@@ -63,6 +63,10 @@ type Config struct {
 	Failpoint func(name string)
 }
 
+// DefaultLockWait is how long Run waits for a lock held by someone else
+// before it reports ErrLocked.
+const DefaultLockWait = 2 * time.Second
+
 // Runner finalizes recordings.
 type Runner struct {
 	cfg     Config
@@ -79,6 +83,9 @@ func New(cfg Config, up Uploader, mw ManifestWriter, log zerolog.Logger, sink me
 	}
 	if cfg.Source == "" {
 		cfg.Source = "finalize"
+	}
+	if cfg.LockWait <= 0 {
+		cfg.LockWait = DefaultLockWait
 	}
 	if sink == nil {
 		sink = metrics.Discard{}

@@ -38,10 +38,22 @@ var permanentCodes = map[string]string{
 	"XMinioKMSKeyNotFound":                 "the KMS key does not exist: check the key id",
 	"XMinioKMSDefaultKeyAlreadyConfigured": "the KMS configuration of the server rejects this key",
 	"NotImplemented":                       "the server does not implement this request (server-side encryption not configured?)",
-	"InvalidArgument":                      "the request was rejected as invalid",
+	"InvalidArgument":                      "the server rejected an argument of the request: check the storage class, server-side encryption, checksum and object lock settings",
 	"InvalidEncryptionAlgorithmError":      "the server-side encryption setting is invalid",
 	"AccountProblem":                       "the AWS account has a problem",
 	"MethodNotAllowed":                     "the request is not allowed on this resource",
+	// What this program sends, not the link: the same request fails the
+	// same way on every retry.
+	"MetadataTooLarge":             "the object's user metadata is over S3's 2 KB limit (a long or non-ASCII room or tenant): this uploader should have bounded it, report a bug",
+	"RequestHeaderSectionTooLarge": "the request headers are too large (user metadata or tags): report a bug",
+	"EntityTooLarge":               "an object or part is over S3's limit (5 GiB per part or single PUT): lower the part size",
+	"EntityTooSmall":               "a part is below S3's 5 MiB minimum: raise the part size",
+	"InvalidRequest":               "the server rejected the request as invalid (checksum type, encryption or object lock settings the bucket does not accept): check the bucket configuration",
+	"KeyTooLongError":              "the object key is over 1024 bytes: shorten the key template or prefix",
+	"XMinioInvalidObjectName":      "the server rejects this object key: check the key template and prefix",
+	"InvalidStorageClass":          "the storage class is not valid for this bucket or server: check the storage class setting",
+	"InvalidTag":                   "the object tags are invalid: check the tag settings",
+	"InvalidBucketState":           "the bucket's state forbids this request (versioning or object lock configuration): check the bucket",
 }
 
 // IsPermanent reports whether err cannot be fixed by retrying: a permanent

@@ -468,27 +468,30 @@ func (r *Runner) emit(log zerolog.Logger, m metrics.Record) {
 	}
 }
 
+// objectMetadata is the user metadata of every object of the recording,
+// from raw values: upload.FitMetadata encodes and bounds them so that S3's
+// 2 KB limit always holds, whatever the room or tenant.
 func (r *Runner) objectMetadata(rec *recording.Recording) map[string]string {
 	meta := map[string]string{
-		"room":             upload.EscapeMetadata(rec.Room),
-		"session-id":       upload.EscapeMetadata(rec.Session),
+		"room":             rec.Room,
+		"session-id":       rec.Session,
 		"recording-start":  rec.Start.UTC().Format(time.RFC3339),
 		"metadata-status":  string(rec.MetadataStatus),
-		"uploader-version": upload.EscapeMetadata(version.Version),
+		"uploader-version": version.Version,
 	}
 	if rec.Tenant != "" {
-		meta["tenant"] = upload.EscapeMetadata(rec.Tenant)
+		meta["tenant"] = rec.Tenant
 	}
 	if md := rec.Metadata; md != nil {
 		if md.MeetingURL != "" {
-			meta["meeting-url"] = upload.EscapeMetadata(md.MeetingURL)
+			meta["meeting-url"] = md.MeetingURL
 		}
 		meta["participants"] = strconv.Itoa(md.Participants)
 		if md.SessionID != "" {
-			meta["conference-session-id"] = upload.EscapeMetadata(md.SessionID)
+			meta["conference-session-id"] = md.SessionID
 		}
 	}
-	return meta
+	return upload.FitMetadata(meta)
 }
 
 func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verified, attempts int, started time.Time) *manifest.Manifest {

@@ -62,7 +62,7 @@ type Options struct {
 type Object struct {
 	Key         string
 	ContentType string
-	Metadata    map[string]string // user metadata, values escaped by EscapeMetadata
+	Metadata    map[string]string // user metadata, as FitMetadata returns it
 	Progress    Progress          // optional: resume and reuse across runs
 }
 

@@ -1,8 +1,3 @@
-// Package s3conn builds the S3 client both programs use: the SDK's default
-// credential chain, a standard retryer without the client-side token bucket
-// (it runs dry during long outages and turns them into instant failures), an
-// HTTP/1.1 transport sized for parallel part uploads, and optional custom
-// endpoint, path-style addressing and CA bundle for S3-compatible stores.
 package s3conn
 
 import (

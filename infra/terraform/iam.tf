@@ -26,6 +26,8 @@ locals {
     { core = true, jvb = true },
     var.enable_recording ? { jibri = true } : {},
   )
+  execution_role_names = { for f in ["core", "jvb", "jibri"] : f => "${local.prefix}-${f}-exec" }
+  execution_role_arns  = { for f, n in local.execution_role_names : f => "arn:${local.partition}:iam::${local.account_id}:role/${n}" }
   execution_secret_arns = {
     core  = concat([aws_secretsmanager_secret.jitsi.arn], aws_secretsmanager_secret.operator[*].arn)
     jvb   = [aws_secretsmanager_secret.jitsi.arn]
@@ -135,9 +137,10 @@ locals {
   }
 }
 
+# Named (not name-prefixed), so each task definition names its family's role by ARN.
 resource "aws_iam_role" "execution" {
   for_each           = local.execution_families
-  name_prefix        = "${local.prefix}-${each.key}-exec-"
+  name               = local.execution_role_names[each.key]
   assume_role_policy = local.ecs_tasks_trust
 }
 

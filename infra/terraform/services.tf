@@ -279,8 +279,9 @@ resource "aws_ecs_task_definition" "core" {
   network_mode             = "awsvpc"
   cpu                      = tostring(local.task_sizes.core.cpu)
   memory                   = tostring(local.task_sizes.core.memory)
-  execution_role_arn       = aws_iam_role.execution["core"].arn
+  execution_role_arn       = local.execution_role_arns["core"]
   container_definitions    = jsonencode(local.core_containers)
+  depends_on               = [aws_iam_role_policy.execution]
 
   # Prosody's account store; task-scoped: accounts are re-created from the secret at every start.
   volume {
@@ -312,9 +313,10 @@ resource "aws_ecs_task_definition" "jvb" {
   network_mode             = "host"
   cpu                      = tostring(var.task_cpu)
   memory                   = tostring(var.task_memory)
-  execution_role_arn       = aws_iam_role.execution["jvb"].arn
+  execution_role_arn       = local.execution_role_arns["jvb"]
   task_role_arn            = aws_iam_role.jvb_task.arn
   container_definitions    = jsonencode(local.jvb_containers)
+  depends_on               = [aws_iam_role_policy.execution]
 
   # custom-jvb.conf written by the media hosts' user data (ecs.tf).
   volume {
@@ -337,9 +339,10 @@ resource "aws_ecs_task_definition" "jibri" {
   network_mode             = "awsvpc"
   cpu                      = tostring(var.task_cpu)
   memory                   = tostring(var.task_memory)
-  execution_role_arn       = aws_iam_role.execution["jibri"].arn
+  execution_role_arn       = local.execution_role_arns["jibri"]
   task_role_arn            = aws_iam_role.uploader[0].arn
   container_definitions    = jsonencode(local.jibri_containers)
+  depends_on               = [aws_iam_role_policy.execution]
 
   lifecycle {
     precondition {

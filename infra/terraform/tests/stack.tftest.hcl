@@ -1,6 +1,6 @@
-# Offline plan-and-apply against mocked providers: asserts the guide's numbers and the stack's
-# guarantees. Run with `tofu test` (see infra/ci/check.sh for the offline provider setup). The
-# fixes of issue 10 (a stack that deploys for real) are asserted in deployable.tftest.hcl.
+# Offline plans against mocked providers (plan, not apply: mocks fill computed values at plan time,
+# and a plan is faster): asserts the guide's numbers and the stack's guarantees. Run with `tofu test`
+# (see infra/ci/check.sh for the offline provider setup). The
 # No assert relies on `&&` short-circuiting: conditions that could fail to evaluate are split or
 # guarded with try().
 
@@ -44,7 +44,7 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:jitsi-video-platform-prod-alarms" }
   }
   mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/jitsi-video-platform-prod-role", id = "jitsi-video-platform-prod-role", name = "jitsi-video-platform-prod-role" }
+    defaults = { arn = "arn:aws:iam::123456789012:role/jitsi-video-platform-prod-role", id = "jitsi-video-platform-prod-role" }
   }
   mock_resource "aws_iam_instance_profile" {
     defaults = { arn = "arn:aws:iam::123456789012:instance-profile/jitsi-video-platform-prod-host" }
@@ -123,6 +123,13 @@ override_resource {
   values = { arn = "arn:aws:iam::123456789012:role/jitsi-video-platform-prod-jvb-task", id = "jitsi-video-platform-prod-jvb-task" }
 }
 override_resource {
+  target = aws_secretsmanager_secret.operator
+  values = {
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jitsi-video-platform-jitsi-secrets-operator-GhIjKl"
+    id  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jitsi-video-platform-jitsi-secrets-operator-GhIjKl"
+  }
+}
+override_resource {
   target = aws_iam_role.rotation
   values = { arn = "arn:aws:iam::123456789012:role/jitsi-video-platform-prod-rotate", id = "jitsi-video-platform-prod-rotate" }
 }
@@ -137,7 +144,7 @@ variables {
 }
 
 run "guide_defaults" {
-  command = apply
+  command = plan
 
   assert {
     condition     = alltrue([var.task_cpu == 4096, var.task_memory == 8192, var.enable_recording, var.max_participants == 50, var.environment == "prod"])
@@ -154,7 +161,7 @@ run "guide_defaults" {
 }
 
 run "recording_bucket" {
-  command = apply
+  command = plan
 
   assert {
     condition     = one(aws_s3_bucket_server_side_encryption_configuration.recordings[0].rule).apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms"
@@ -219,7 +226,7 @@ run "recording_bucket" {
 }
 
 run "logs_alarms_dashboard" {
-  command = apply
+  command = plan
 
   assert {
     condition     = aws_cloudwatch_log_group.ecs.retention_in_days == 30
@@ -258,7 +265,7 @@ run "logs_alarms_dashboard" {
 }
 
 run "autoscaling" {
-  command = apply
+  command = plan
 
   assert {
     condition     = keys(aws_appautoscaling_target.service) == ["jibri", "jvb"]
@@ -292,7 +299,7 @@ run "autoscaling" {
 }
 
 run "iam_least_privilege" {
-  command = apply
+  command = plan
 
   assert {
     condition = alltrue(flatten([for f, p in aws_iam_role_policy.execution :
@@ -340,7 +347,7 @@ run "iam_least_privilege" {
 }
 
 run "containers" {
-  command = apply
+  command = plan
 
   assert {
     condition     = [for c in jsondecode(aws_ecs_task_definition.jibri[0].container_definitions) : c.linuxParameters.sharedMemorySize if c.name == "jibri"][0] >= 2048
@@ -413,7 +420,7 @@ run "containers" {
 }
 
 run "network_exposure" {
-  command = apply
+  command = plan
 
   assert {
     condition     = toset([for r in aws_security_group_rule.public_ingress : "${r.protocol}/${r.from_port}"]) == toset(["tcp/443", "tcp/80", "udp/10000"])
@@ -442,7 +449,7 @@ run "network_exposure" {
 }
 
 run "recording_disabled" {
-  command = apply
+  command = plan
 
   variables {
     enable_recording = false
@@ -471,7 +478,7 @@ run "recording_disabled" {
 }
 
 run "no_bucket" {
-  command = apply
+  command = plan
 
   variables {
     enable_recording        = false
@@ -489,7 +496,7 @@ run "no_bucket" {
 }
 
 run "sse_s3" {
-  command = apply
+  command = plan
 
   variables {
     recording_sse   = "AES256"
@@ -511,7 +518,7 @@ run "sse_s3" {
 }
 
 run "existing_vpc" {
-  command = apply
+  command = plan
 
   variables {
     vpc_id             = "vpc-0fedcba9876543210"
@@ -534,7 +541,7 @@ run "existing_vpc" {
 }
 
 run "outputs" {
-  command = apply
+  command = plan
 
   assert {
     condition     = alltrue([output.url == "https://meet.example.com", output.secret_arn == aws_secretsmanager_secret.jitsi.arn])

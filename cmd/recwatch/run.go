@@ -11,6 +11,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/app"
 	"github.com/jitsi-recorder/jibri-s3/internal/config"
 	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
+	"github.com/jitsi-recorder/jibri-s3/internal/jibristatus"
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/protect"
@@ -56,6 +57,8 @@ type watchFlags struct {
 	protectTTL  time.Duration
 	once        bool
 	policy      inventory.Policy
+	jibriURL    string
+	scope       string
 }
 
 func defaultRoot(getenv func(string) string) string {
@@ -102,11 +105,16 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, si
 		return fail(stderr, exitUsage, err)
 	}
 	keeper := protect.NewKeeper(protect.FromEnv(getenv, log), wf.protectTTL, log)
-	d := recwatch.New(recwatch.Options{
+	opts := recwatch.Options{
 		Root: wf.root, Policy: wf.policy,
 		Concurrency: wf.uploads, Rescan: wf.rescan, FreeWarnBytes: int64(wf.freeWarnGiB * (1 << 30)),
 		Spool: metrics.Spool(wf.root), Once: wf.once,
-	}, pl.Runner, log, recwatch.NewMetrics(), keeper, emf, pl.Probe)
+		ProtectOwn: wf.scope == "own", Namespace: cfg.Namespace, Environment: cfg.Environment,
+	}
+	if wf.jibriURL != "" {
+		opts.Jibri = jibristatus.New(wf.jibriURL, nil)
+	}
+	d := recwatch.New(opts, pl.Runner, log, recwatch.NewMetrics(), keeper, emf, pl.Probe)
 	if !wf.once {
 		addr, err := d.Serve(stop, wf.listen)
 		if err != nil {
@@ -145,6 +153,8 @@ func parseWatch(args []string, stderr io.Writer, getenv func(string) string) (cf
 	fs.Float64Var(&wf.freeWarnGiB, "free-warn", wf.freeWarnGiB, "warn when the recordings volume has less free space (GiB)")
 	fs.DurationVar(&wf.protectTTL, "protection-expiry", wf.protectTTL, "ECS task protection expiry, refreshed while needed")
 	fs.BoolVar(&wf.once, "once", false, "process everything ready, then exit")
+	fs.StringVar(&wf.jibriURL, "jibri-health-url", "", "Jibri's health API in this task (e.g. http://127.0.0.1:2222/jibri/api/v1.0/health): protect the task while it records, publish IdleRecorders")
+	fs.StringVar(&wf.scope, "protect-scope", "all", "ECS task protection covers all pending recordings on the volume (all), or only this task's Jibri and uploads (own: for a volume shared by all tasks)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -163,6 +173,9 @@ func parseWatch(args []string, stderr io.Writer, getenv func(string) string) (cf
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, wf, fail(stderr, exitUsage, err)
+	}
+	if wf.scope != "all" && wf.scope != "own" {
+		return cfg, wf, fail(stderr, exitUsage, fmt.Errorf("protect scope %q: want all or own", wf.scope))
 	}
 	if fi, err := os.Stat(wf.root); err != nil || !fi.IsDir() {
 		return cfg, wf, fail(stderr, exitUsage, fmt.Errorf("recordings root %s is not a directory", wf.root))

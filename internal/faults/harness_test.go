@@ -30,6 +30,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Chmod(dir, 0o755)
+	// FAULTS_BINARIES runs the suite against binaries built elsewhere (an
+	// earlier release, to show which rows it fails).
+	if prebuilt := os.Getenv("FAULTS_BINARIES"); prebuilt != "" {
+		finalizeBin, recwatchBin = filepath.Join(prebuilt, "finalize"), filepath.Join(prebuilt, "recwatch")
+		os.Exit(m.Run())
+	}
 	for _, b := range []struct{ out, pkg string }{{"finalize", "../../cmd/finalize"}, {"recwatch", "../../cmd/recwatch"}} {
 		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg).CombinedOutput(); err != nil {
 			panic("build failed: " + string(out))
@@ -231,11 +237,16 @@ func (h *harness) get(t *testing.T, key string) []byte {
 type row struct {
 	fault, injection string
 	outcome
-	parts string
-	err   string
+	parts   string
+	err     string
+	watcher string // watcher CPU and log volume, where measured
 }
 
 func (r row) String() string {
-	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %s | %s |", r.fault, r.injection, r.in, r.verified, r.localLeft,
-		r.deletedUnverified, r.duplicates, r.parts, strings.ReplaceAll(r.err, "|", "/"))
+	w := r.watcher
+	if w == "" {
+		w = "-"
+	}
+	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %s | %s | %s |", r.fault, r.injection, r.in, r.verified, r.localLeft,
+		r.deletedUnverified, r.duplicates, r.parts, w, strings.ReplaceAll(r.err, "|", "/"))
 }

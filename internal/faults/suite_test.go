@@ -67,10 +67,18 @@ func TestFaultSuite(t *testing.T) {
 	add("deeply nested metadata", nestedMetadata)
 	add("hook and watcher", hookAndWatcher)
 	add("two watchers", twoWatchers)
+	add("name collision across an interrupted cleanup", nameCollision)
+	add("slow steady link", slowLink)
+	add("unreadable session directory", unreadableSession)
+	add("hook holds the lock while S3 stalls", hookHoldsLock)
+	add("long and non-ASCII rooms", longRooms)
+	add("kill -9 during record writes", killDuringRecordWrites)
+	add("one-file kill during cleanup", oneFileCleanupKill)
+	add("keep with the watcher running", keepWithWatcher)
 
 	var b strings.Builder
-	b.WriteString("| fault | injected by | recordings in | in S3, verified | local files left | deleted unverified | duplicate objects | parts sent (run 1 + run 2) | error shown |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|---|\n")
+	b.WriteString("| fault | injected by | recordings in | in S3, verified | local files left | deleted unverified | duplicate objects | parts sent (run 1 + run 2) | watcher CPU and log lines | error shown |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|---|---|\n")
 	for _, r := range rows {
 		b.WriteString(r.String() + "\n")
 	}

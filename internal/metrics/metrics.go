@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -158,4 +159,36 @@ func (s *WriterSink) Emit(doc []byte) error {
 		return fmt.Errorf("metrics: cannot write: %w", err)
 	}
 	return nil
+}
+
+// Gauges renders current values (not counts of events) as one CloudWatch
+// EMF document with the Environment dimension, for example the idle
+// recorders of a Jibri task.
+func Gauges(namespace, environment string, at time.Time, values map[string]float64) ([]byte, error) {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	if environment == "" {
+		environment = "default"
+	}
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	defs := make([]map[string]string, 0, len(names))
+	doc := map[string]any{"Environment": environment}
+	for _, name := range names {
+		defs = append(defs, map[string]string{"Name": name, "Unit": "Count"})
+		doc[name] = values[name]
+	}
+	doc["_aws"] = map[string]any{
+		"Timestamp": at.UnixMilli(),
+		"CloudWatchMetrics": []map[string]any{{
+			"Namespace":  namespace,
+			"Dimensions": [][]string{{"Environment"}},
+			"Metrics":    defs,
+		}},
+	}
+	return json.Marshal(doc)
 }

@@ -54,6 +54,9 @@ func (b busyDirs) ready(dir string, now time.Time) bool {
 	return e == nil || !now.Before(e.next)
 }
 
+// known reports whether dir was found locked and has not been cleared.
+func (b busyDirs) known(dir string) bool { _, ok := b.m[dir]; return ok }
+
 // until returns when dir may be tried again.
 func (b busyDirs) until(dir string) time.Time {
 	if e := b.m[dir]; e != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
+	"github.com/jitsi-recorder/jibri-s3/internal/jibristatus"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/watch"
 )
@@ -37,6 +38,24 @@ type Options struct {
 	FreeWarnBytes int64         // warn when the volume has less free space
 	Spool         string        // finalize's EMF spool to ship ("" for none)
 	Once          bool          // process what is ready, then return
+
+	// Jibri, when set, is asked for the busy status of the Jibri in this
+	// task every JibriPoll: the task stays protected while it records, and
+	// IdleRecorders/Recorders gauges go to the EMF sink every minute.
+	Jibri     JibriProbe
+	JibriPoll time.Duration
+	// ProtectOwn limits task protection to this task's own work: its Jibri
+	// recording and its uploads in flight. For recordings on a volume all
+	// tasks share (EFS), where any watcher finishes any recording; on a
+	// volume of the task's own, every pending recording needs protection.
+	ProtectOwn bool
+	// Namespace and Environment of the gauges.
+	Namespace, Environment string
+}
+
+// JibriProbe reports the Jibri's busy status (jibristatus.Client).
+type JibriProbe interface {
+	Get(ctx context.Context) (jibristatus.Status, error)
 }
 
 // ErrFailures reports that a --once run had failures.
@@ -54,6 +73,11 @@ type Daemon struct {
 
 	busy     busyDirs
 	scanErrs int
+	// Loop goroutine only: what Jibri said last.
+	jibri      jibristatus.Status
+	jibriKnown bool
+	jibriErrs  int
+	lastGauge  time.Time
 
 	watching atomic.Bool
 	s3ok     atomic.Bool
@@ -72,6 +96,9 @@ func New(opts Options, fin Finalizer, log zerolog.Logger, m *Metrics, p Protecto
 	}
 	if opts.Debounce <= 0 {
 		opts.Debounce = 500 * time.Millisecond
+	}
+	if opts.JibriPoll <= 0 {
+		opts.JibriPoll = 10 * time.Second
 	}
 	return &Daemon{opts: opts, fin: fin, log: log, metrics: m, protect: p, emf: emf, probe: probe, busy: newBusyDirs()}
 }
@@ -103,6 +130,13 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 
 	rescan := time.NewTicker(d.opts.Rescan)
 	defer rescan.Stop()
+	var jibriTick <-chan time.Time
+	if d.opts.Jibri != nil && !d.opts.Once {
+		t := time.NewTicker(d.opts.JibriPoll)
+		defer t.Stop()
+		jibriTick = t.C
+		d.pollJibri(stop)
+	}
 	next := time.NewTimer(time.Hour)
 	defer next.Stop()
 
@@ -157,10 +191,15 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 				if d.opts.Once {
 					attempted[e.Dir] = true
 				}
+				// A retry of a recording another finalizer held is not news.
+				lvl := zerolog.InfoLevel
+				if d.busy.known(e.Dir) {
+					lvl = zerolog.DebugLevel
+				}
 				wg.Add(1)
 				go func(e inventory.Entry) {
 					defer wg.Done()
-					d.log.Info().Str("dir", e.Dir).Str("reason", e.Reason).Int("attempts", e.Attempts).Msg("finalizing")
+					d.log.WithLevel(lvl).Str("dir", e.Dir).Str("reason", e.Reason).Int("attempts", e.Attempts).Msg("finalizing")
 					start := time.Now()
 					res, err := d.fin.Run(abort, e.Dir)
 					done <- outcome{dir: e.Dir, res: res, err: err, dur: time.Since(start)}
@@ -196,6 +235,8 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 			t.Stop()
 		case <-rescan.C:
 			d.checkS3(stop)
+		case <-jibriTick:
+			d.pollJibri(stop) // the rescan that follows updates protection
 		case <-next.C:
 		}
 	}
@@ -240,13 +281,13 @@ func (d *Daemon) observe(ctx context.Context, entries []inventory.Entry, infligh
 	}
 	var oldest time.Duration
 	now := time.Now()
-	unsafe := inflight > 0
+	unsafe := inflight > 0 || (d.jibriKnown && d.jibri.IsBusy())
 	for _, e := range entries {
 		switch e.State {
 		case inventory.Pending, inventory.Failed, inventory.Stuck:
 			oldest = max(oldest, e.Age(now))
 		}
-		if e.Unsafe() {
+		if e.Unsafe() && !d.opts.ProtectOwn {
 			unsafe = true
 		}
 	}
@@ -281,6 +322,43 @@ func (d *Daemon) scanOK() {
 		d.log.Info().Int("failures_in_a_row", d.scanErrs).Msg("recordings root readable again")
 	}
 	d.scanErrs = 0
+}
+
+// pollJibri asks Jibri for its status, keeps the last known one when it
+// does not answer (a failed observation is not an idle recorder), and
+// emits the recorder gauges once a minute.
+func (d *Daemon) pollJibri(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := d.opts.Jibri.Get(pctx)
+	idle := 0.0
+	switch {
+	case err != nil:
+		if d.jibriErrs%30 == 0 {
+			d.log.Warn().Err(err).Msg("cannot read jibri's status; counted as not idle")
+		}
+		d.jibriErrs++
+	default:
+		if d.jibriErrs > 0 || !d.jibriKnown || st != d.jibri {
+			d.log.Info().Str("busy_status", st.BusyStatus).Bool("healthy", st.Healthy).Msg("jibri status")
+		}
+		d.jibri, d.jibriKnown, d.jibriErrs = st, true, 0
+		if st.IsIdle() {
+			idle = 1
+		}
+	}
+	d.metrics.jibriIdle.Set(idle)
+	if time.Since(d.lastGauge) < time.Minute || d.emf == nil {
+		return
+	}
+	d.lastGauge = time.Now()
+	doc, err := metrics.Gauges(d.opts.Namespace, d.opts.Environment, d.lastGauge, map[string]float64{"IdleRecorders": idle, "Recorders": 1})
+	if err == nil {
+		err = d.emf.Emit(doc)
+	}
+	if err != nil {
+		d.log.Warn().Err(err).Msg("cannot emit the recorder gauges")
+	}
 }
 
 func (d *Daemon) checkS3(ctx context.Context) {

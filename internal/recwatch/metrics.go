@@ -22,6 +22,7 @@ type Metrics struct {
 	protected     prometheus.Gauge
 	shipped       prometheus.Counter
 	scanErrors    prometheus.Counter
+	jibriIdle     prometheus.Gauge
 }
 
 // NewMetrics registers every series.
@@ -49,11 +50,13 @@ func NewMetrics() *Metrics {
 			Help: "1 while ECS task scale-in protection is held for recordings on disk."}),
 		shipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_emf_records_shipped_total",
 			Help: "EMF records that finalize left in the spool and this watcher printed."}),
+		jibriIdle: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_recorder_idle",
+			Help: "1 while the Jibri of this task is idle and healthy (can take a recording); 0 when busy, unhealthy or not answering."}),
 		scanErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_recordings_scan_errors_total",
 			Help: "Scans of the recordings root that failed (task protection and gauges then keep their last values)."}),
 	}
 	m.Registry.MustRegister(m.uploaded, m.failed, m.bytes, m.seconds, m.recordings, m.oldestPending,
-		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors,
+		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors, m.jibriIdle,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range allStates {
 		m.recordings.WithLabelValues(string(s))

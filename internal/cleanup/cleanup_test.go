@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/fakes3"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
-	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 )
 

@@ -29,7 +29,6 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 )
 
-
 // proc is a binary running in the background.
 type proc struct {
 	cmd    *exec.Cmd

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
-	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
 

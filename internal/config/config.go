@@ -104,7 +104,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RetryBase, "retry-base", c.RetryBase, "first backoff delay")
 	fs.DurationVar(&c.RetryMax, "retry-max", c.RetryMax, "longest backoff delay")
 	fs.IntVar(&c.SDKAttempts, "sdk-attempts", c.SDKAttempts, "attempts per S3 request inside the SDK")
-	fs.DurationVar(&c.IOTimeout, "io-timeout", c.IOTimeout, "longest a single network read or write may stall before the request is retried")
+	fs.DurationVar(&c.IOTimeout, "io-timeout", c.IOTimeout, "longest a connection may make no progress in either direction before the request is retried (a stall)")
 	fs.BoolVar(&c.Keep, "keep", c.Keep, "upload, verify and commit, but keep the local files")
 	fs.BoolVar(&c.Force, "force", c.Force, "accept a directory that does not look like a Jibri recording")
 	fs.StringVar(&c.MetricsFile, "metrics-file", c.MetricsFile, "EMF metrics spool: auto (<recordings root>/.finalize-metrics/emf.jsonl), a path, or none")

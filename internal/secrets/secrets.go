@@ -101,7 +101,7 @@ func parse(id, s string) (map[string]Value, error) {
 		if strings.ContainsRune(text, 0) {
 			return nil, fmt.Errorf("secrets: %s: %w: key %s holds a NUL byte", id, ErrFormat, k)
 		}
-		vals[k] = Value(text)
+		vals[k] = NewValue(text)
 	}
 	return vals, nil
 }

@@ -110,10 +110,10 @@ func TestFetch(t *testing.T) {
 		wantErr error
 	}{
 		{id: "jitsi/xmpp", want: map[string]Value{
-			"JICOFO_AUTH_PASSWORD": "p4ss-jicofo", "JVB_AUTH_PASSWORD": "p4ss-jvb",
-			"JIBRI_XMPP_PASSWORD": "p4ss-jibri", "JIBRI_RECORDER_PASSWORD": "p4ss-rec",
+			"JICOFO_AUTH_PASSWORD": NewValue("p4ss-jicofo"), "JVB_AUTH_PASSWORD": NewValue("p4ss-jvb"),
+			"JIBRI_XMPP_PASSWORD": NewValue("p4ss-jibri"), "JIBRI_RECORDER_PASSWORD": NewValue("p4ss-rec"),
 		}},
-		{id: "typed", want: map[string]Value{"PORT": "5222", "ENABLED": "true", "EMPTY": ""}},
+		{id: "typed", want: map[string]Value{"PORT": NewValue("5222"), "ENABLED": NewValue("true"), "EMPTY": NewValue("")}},
 		{id: "missing", wantErr: ErrNotFound},
 		{id: "locked", wantErr: ErrAccessDenied},
 		{id: "bin", wantErr: ErrFormat},
@@ -178,7 +178,7 @@ func keysOf(m map[string]Value) []string {
 }
 
 func TestValueIsRedacted(t *testing.T) {
-	v := Value("p4ss-jicofo")
+	v := NewValue("p4ss-jicofo")
 	m := map[string]Value{"K": v}
 	for _, s := range []string{
 		fmt.Sprint(v), fmt.Sprintf("%s %v %+v %#v %q", v, v, v, v, v), fmt.Sprint(m), fmt.Sprintf("%#v", m),
@@ -202,7 +202,7 @@ func TestWriteEnvDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "JIBRI_XMPP_PASSWORD"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	vals := map[string]Value{"JICOFO_AUTH_PASSWORD": "a", "JVB_AUTH_PASSWORD": "b", "EMPTY": "", "JIBRI_XMPP_PASSWORD": "c"}
+	vals := map[string]Value{"JICOFO_AUTH_PASSWORD": NewValue("a"), "JVB_AUTH_PASSWORD": NewValue("b"), "EMPTY": NewValue(""), "JIBRI_XMPP_PASSWORD": NewValue("c")}
 
 	res, err := WriteEnvDir(dir, vals, false)
 	if err != nil {
@@ -241,16 +241,16 @@ func TestWriteEnvDir(t *testing.T) {
 }
 
 func TestWriteEnvDirMissing(t *testing.T) {
-	_, err := WriteEnvDir(filepath.Join(t.TempDir(), "nope"), map[string]Value{"A": "x"}, false)
+	_, err := WriteEnvDir(filepath.Join(t.TempDir(), "nope"), map[string]Value{"A": NewValue("x")}, false)
 	if err == nil {
 		t.Fatal("want an error for a missing directory")
 	}
 }
 
 func TestSelect(t *testing.T) {
-	vals := map[string]Value{"A": "1", "B": "2"}
+	vals := map[string]Value{"A": NewValue("1"), "B": NewValue("2")}
 	got, err := Select(vals, []string{"A"})
-	if err != nil || len(got) != 1 || got["A"] != "1" {
+	if err != nil || len(got) != 1 || got["A"].Reveal() != "1" {
 		t.Errorf("Select = %v, %v", keysOf(got), err)
 	}
 	if _, err := Select(vals, []string{"A", "C"}); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "C") {

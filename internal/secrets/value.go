@@ -12,19 +12,26 @@ import (
 // (MarshalText), zerolog (Interface and Any encode through JSON, Stringer
 // through String) and log/slog (LogValue). Only Reveal returns the text.
 //
-// Printers that do not call methods still see the string: fmt on an
-// unexported struct field or a reflect.Value, fmt's bad verbs (%p and %w of
-// a Value, which go vet rejects), and encoding/json on a map key. Keep a
-// Value in exported fields and map values only.
-type Value string
+// The text sits behind a pointer in an unexported field, so even printers
+// that do not call methods (fmt on an unexported struct field, a
+// reflect.Value, a bad verb) see an address, never the text.
+type Value struct{ s *string }
 
 // NewValue wraps s.
-func NewValue(s string) Value { return Value(s) }
+func NewValue(s string) Value { return Value{s: &s} }
 
 const redacted = "[redacted]"
 
 // Reveal returns the value itself, for writing it where it belongs.
-func (v Value) Reveal() string { return string(v) }
+func (v Value) Reveal() string {
+	if v.s == nil {
+		return ""
+	}
+	return *v.s
+}
+
+// IsZero reports whether the value is empty.
+func (v Value) IsZero() bool { return v.Reveal() == "" }
 
 // String returns [redacted].
 func (Value) String() string { return redacted }
@@ -51,7 +58,7 @@ func (Value) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 func (Value) LogValue() slog.Value { return slog.StringValue(redacted) }
 
 var (
-	_ fmt.Formatter  = Value("")
-	_ fmt.GoStringer = Value("")
-	_ slog.LogValuer = Value("")
+	_ fmt.Formatter  = Value{}
+	_ fmt.GoStringer = Value{}
+	_ slog.LogValuer = Value{}
 )

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -34,19 +35,21 @@ func leaks(out string) bool {
 type holder struct {
 	Password Value
 	Ptr      *Value
+	hidden   Value // fmt prints unexported fields without calling methods
 }
 
 func TestValueRedactsInFmt(t *testing.T) {
 	v := NewValue(plain)
-	h := holder{Password: v, Ptr: &v}
+	h := holder{Password: v, Ptr: &v, hidden: v}
 	args := map[string]any{
 		"value": v, "pointer": &v, "slice": []Value{v}, "map": map[string]Value{"K": v},
 		"struct": h, "struct pointer": &h, "any slice": []any{v, &v},
-		"error": fmt.Errorf("wrap %v: %w", v, errors.New("x")),
+		"error":         fmt.Errorf("wrap %v: %w", v, errors.New("x")),
+		"reflect.Value": reflect.ValueOf(v),
 	}
-	// %p and %w of a non-pointer, non-error operand are bad verbs, which fmt
-	// prints without calling any method (go vet rejects both); see Value.
-	verbs := []string{"v", "+v", "#v", "s", "q", "#q", "x", "X", "# x", "d", "b", "o", "O", "c", "U", "#U", "e", "E", "f", "F", "g", "G", "t", "T", "10s", "-20q", "08d", "+q", ".3s", "#x", "+d", " d"}
+	// %p and %w are bad verbs for a Value (go vet rejects both): fmt prints
+	// them without calling a method, and still sees only a pointer.
+	verbs := []string{"p", "w", "v", "+v", "#v", "s", "q", "#q", "x", "X", "# x", "d", "b", "o", "O", "c", "U", "#U", "e", "E", "f", "F", "g", "G", "t", "T", "10s", "-20q", "08d", "+q", ".3s", "#x", "+d", " d"}
 	for name, arg := range args {
 		for _, verb := range verbs {
 			out := fmt.Sprintf("%"+verb, arg)

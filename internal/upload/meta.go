@@ -190,26 +190,6 @@ func needsWord(s string) bool {
 	return false
 }
 
-// EscapeMetadata percent-encodes a value for an x-amz-meta-* header.
-//
-// Deprecated: it bounds nothing, so a long or non-ASCII value makes S3
-// reject the upload (MetadataTooLarge); pass the raw values to FitMetadata.
-func EscapeMetadata(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '%' {
-			b.WriteByte(c)
-			continue
-		}
-		const hex = "0123456789ABCDEF"
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
 var contentTypes = map[string]string{
 	".mp4":  "video/mp4",
 	".m4v":  "video/mp4",

@@ -97,7 +97,7 @@ func TestUploadMinIO(t *testing.T) {
 				t.Run(c.name, func(t *testing.T) {
 					m := mediaFile(t, dir, c.name+".mp4", c.size, uint64(i))
 					u := New(client, Options{Bucket: bucket, PartSize: 5 << 20, Concurrency: 3, Checksum: c.alg, SSE: c.sse, KMSKeyID: c.kms, Tags: map[string]string{"app": "jibri"}})
-					v, err := u.Upload(context.Background(), m, Object{Key: "rec/" + m.Name, ContentType: ContentType(m.Name), Metadata: map[string]string{"room": EscapeMetadata("café")}})
+					v, err := u.Upload(context.Background(), m, Object{Key: "rec/" + m.Name, ContentType: ContentType(m.Name), Metadata: FitMetadata(map[string]string{"room": "café"})})
 					if err != nil {
 						t.Fatal(err)
 					}

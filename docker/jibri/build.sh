@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds both images from the repository root with the version stamped in:
+# Builds the three images from the repository root with the version stamped in:
 #   docker/jibri/build.sh [REGISTRY_PREFIX]   e.g. docker/jibri/build.sh 123456789012.dkr.ecr.eu-west-1.amazonaws.com/
 set -euo pipefail
 
@@ -14,4 +14,7 @@ docker build -f "$root/docker/jibri/Dockerfile" \
 docker build -f "$root/docker/jibri/Dockerfile.recwatch" \
 	--build-arg VERSION="$version" \
 	-t "${prefix}recwatch:${jitsi_tag}" -t "${prefix}recwatch:${version}" "$root"
-echo "built ${prefix}jibri-s3:${jitsi_tag} and ${prefix}recwatch:${jitsi_tag} (also tagged ${version})"
+docker build -f "$root/docker/jibri/Dockerfile.confwatch" \
+	--build-arg VERSION="$version" \
+	-t "${prefix}confwatch:${jitsi_tag}" -t "${prefix}confwatch:${version}" "$root"
+echo "built ${prefix}jibri-s3:${jitsi_tag}, ${prefix}recwatch:${jitsi_tag} and ${prefix}confwatch:${jitsi_tag} (also tagged ${version})"

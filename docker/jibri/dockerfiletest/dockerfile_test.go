@@ -106,8 +106,14 @@ func checkCommon(t *testing.T, name string, d dockerfile) {
 			t.Errorf("%s: go build lacks %q: %s", name, want, goBuild)
 		}
 	}
-	if u := lastUser(t, d.final()); u != "1000:1000" && u != "1000" {
-		t.Errorf("%s: final USER = %q, want uid 1000 (Jibri's s6 user)", name, u)
+	// "1000:1000" would drop the supplementary groups of user s6 (Docker sets exactly the given
+	// group then); upstream uses the user alone.
+	if u := lastUser(t, d.final()); u != "1000" && u != "s6" {
+		t.Errorf("%s: final USER = %q, want 1000 or s6 (Jibri's s6 user, without a group)", name, u)
+	}
+	// The Go toolchain image is pinned to the patch release go.mod names.
+	if img, want := d.metaArgs["GO_IMAGE"], "golang:"+goVersion(t)+"-trixie"; img != want {
+		t.Errorf("%s: GO_IMAGE = %q, want %q (the go.mod toolchain, pinned)", name, img, want)
 	}
 	// No secret in a layer: no ENV or ARG that looks like one, no ADD from a URL, no .env copied.
 	for _, s := range d.stages {
@@ -214,6 +220,50 @@ func TestRecwatchDockerfile(t *testing.T) {
 	if !certs {
 		t.Error("the sidecar needs CA certificates to reach S3 over TLS")
 	}
+}
+
+func TestConfwatchDockerfile(t *testing.T) {
+	d := load(t, "Dockerfile.confwatch")
+	checkCommon(t, "Dockerfile.confwatch", d)
+	final := d.final()
+	if final.BaseName != "scratch" {
+		t.Errorf("confwatch base = %q, want scratch", final.BaseName)
+	}
+	ep := commands[*instructions.EntrypointCommand](final)
+	if len(ep) != 1 || ep[0].PrependShell || strings.Join(ep[0].CmdLine, " ") != "/confwatch" {
+		t.Errorf("ENTRYPOINT must be [\"/confwatch\"] (exec form)")
+	}
+	var built bool
+	for _, r := range commands[*instructions.RunCommand](d.stages[0]) {
+		built = built || strings.Contains(strings.Join(r.CmdLine, " "), "-o /out/confwatch ./cmd/confwatch")
+	}
+	if !built {
+		t.Error("the build stage must build ./cmd/confwatch")
+	}
+	var binary bool
+	for _, c := range commands[*instructions.CopyCommand](final) {
+		binary = binary || (c.DestPath == "/confwatch" && c.From == "build" && c.Chmod == "0755")
+	}
+	if !binary {
+		t.Error("/confwatch must be copied from the build stage with --chmod=0755")
+	}
+	if _, err := os.Stat(filepath.Join("..", "Dockerfile.confwatch.dockerignore")); err != nil {
+		t.Errorf("Dockerfile.confwatch needs its dockerignore (the context is the repository root): %v", err)
+	}
+}
+
+// goVersion is the go directive of the module's go.mod.
+func goVersion(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\d+\.\d+\.\d+)$`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("go.mod has no go directive with a patch version")
+	}
+	return string(m[1])
 }
 
 func TestInitScript(t *testing.T) {

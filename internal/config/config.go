@@ -134,15 +134,8 @@ func (c *Config) Validate() error {
 	if c.Algorithm, err = checksum.ParseAlgorithm(c.Checksum); err != nil {
 		errs = append(errs, err)
 	}
-	switch strings.ToLower(c.SSE) {
-	case "aes256", "sse-s3", "s3":
-		c.SSEMode = upload.SSES3
-	case "aws:kms", "kms", "sse-kms":
-		c.SSEMode = upload.SSEKMS
-	case "none", "":
-		c.SSEMode = upload.SSENone
-	default:
-		errs = append(errs, fmt.Errorf("sse %q: want aes256, aws:kms or none", c.SSE))
+	if c.SSEMode, err = upload.ParseSSE(c.SSE); err != nil {
+		errs = append(errs, err)
 	}
 	if c.KMSKeyID != "" && c.SSEMode != upload.SSEKMS {
 		errs = append(errs, errors.New("a KMS key id needs --sse aws:kms"))

@@ -268,7 +268,7 @@ func hookHoldsLock(t *testing.T, h *harness) row {
 	})
 	hook := startProc(t, finalizeBin, h.env("JIBRI_UPLOAD_IO_TIMEOUT=90s", "JIBRI_UPLOAD_DEADLINE=5m"), nil, rec.dir)
 	time.Sleep(500 * time.Millisecond) // the hook has the lock
-	w := startProc(t, recwatchBin, h.env(), nil, "--root", root, "--listen", "127.0.0.1:0", "--settle", "1ms", "--rescan", "100ms")
+	w := startProc(t, recwatchBin, h.env(), nil, "--root", root, "--listen", "127.0.0.1:0", "--settle", "1ms")
 	select {
 	case <-hook.done:
 	case <-time.After(3 * time.Minute):
@@ -288,7 +288,7 @@ func hookHoldsLock(t *testing.T, h *harness) row {
 	if o.verified != 1 || o.localLeft != 0 {
 		t.Errorf("%+v", o)
 	}
-	return row{fault: "hook holds the lock while S3 stalls for 60 s, watcher running", injection: "proxy holds the first part 60 s; recwatch with settle 1 ms, rescan 100 ms",
+	return row{fault: "hook holds the lock while S3 stalls for 60 s, watcher running", injection: "proxy holds the first part 60 s; recwatch with settle 1 ms",
 		outcome: o, parts: fmt.Sprint(h.proxy.count("part")), err: "none (hook exit 0)",
 		watcher: fmt.Sprintf("%.2f CPU s/min, %.1f log lines/min over %.0f s", cpuPerMin, linesPerMin, wall.Seconds())}
 }
@@ -433,5 +433,5 @@ func keepWithWatcher(t *testing.T, h *harness) row {
 	}
 	o := h.evaluate(t, rec)
 	return row{fault: "--keep with the watcher running for two minutes", injection: "finalize --keep, then recwatch (settle, orphan, rescan 1 s)", outcome: o,
-		parts: fmt.Sprintf("%d + %d", parts, h.proxy.count("part")), err: "none: files kept, status kept"}
+		parts: fmt.Sprintf("%d + %d", parts, h.proxy.count("part")-parts), err: "none: files kept, status kept"}
 }

@@ -311,16 +311,10 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	meta := r.objectMetadata(rec)
 	verified := make([]upload.Verified, len(rec.Media))
 	done := make([]bool, len(rec.Media))
-	var lastErr error
-	for try := 1; try <= r.cfg.Backoff.Attempts; try++ {
-		if try > 1 {
-			d := r.cfg.Backoff.delay(try - 1)
-			log.Info().Int("try", try).Dur("backoff", d).Msg("retrying")
-			if err := sleep(ctx, d); err != nil {
-				return nil, r.classify(ctx, lastErr)
-			}
-		}
-		lastErr = nil
+	err := r.cfg.Backoff.retry(ctx, func(try int, d time.Duration) {
+		log.Info().Int("try", try).Dur("backoff", d).Msg("retrying")
+	}, func() (bool, error) {
+		var lastErr error
 		for i, m := range rec.Media {
 			if done[i] {
 				continue
@@ -332,7 +326,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 				flog.Warn().Err(err).Msg("upload failed")
 				lastErr = err
 				if upload.IsPermanent(err) || errors.Is(err, upload.ErrChanged) || ctx.Err() != nil {
-					return nil, r.classify(ctx, err)
+					return true, err
 				}
 				continue
 			}
@@ -347,12 +341,10 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 				Int("parts_sent", v.SentParts()).Float64("seconds", v.Duration().Seconds()).Msg(msg)
 			verified[i], done[i] = v, true
 		}
-		if lastErr == nil {
-			break
-		}
-	}
-	if lastErr != nil {
-		return nil, r.classify(ctx, lastErr)
+		return false, lastErr
+	})
+	if err != nil || ctx.Err() != nil {
+		return nil, r.classify(ctx, err)
 	}
 
 	r.failpoint("after-verify")
@@ -541,29 +533,14 @@ func (r *Runner) writeManifest(ctx context.Context, key string, m *manifest.Mani
 		ContentType:    aws.String("application/json"),
 		ChecksumCRC32C: aws.String(checksum.CRC32C.Sum(body)),
 	}
-	switch r.cfg.SSE {
-	case upload.SSES3:
-		in.ServerSideEncryption = types.ServerSideEncryptionAes256
-	case upload.SSEKMS:
-		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
-		if r.cfg.KMSKeyID != "" {
-			in.SSEKMSKeyId = aws.String(r.cfg.KMSKeyID)
-		}
-	}
-	var lastErr error
-	for try := 1; try <= r.cfg.Backoff.Attempts; try++ {
-		if try > 1 {
-			if err := sleep(ctx, r.cfg.Backoff.delay(try-1)); err != nil {
-				return lastErr
-			}
-		}
+	in.ServerSideEncryption, in.SSEKMSKeyId = upload.SSEHeaders(r.cfg.SSE, r.cfg.KMSKeyID)
+	lastErr := r.cfg.Backoff.retry(ctx, nil, func() (bool, error) {
 		in.Body = bytes.NewReader(body)
-		if _, lastErr = r.mw.PutObject(ctx, in); lastErr == nil {
-			return nil
-		}
-		if upload.IsPermanent(lastErr) || ctx.Err() != nil {
-			break
-		}
+		_, err := r.mw.PutObject(ctx, in)
+		return upload.IsPermanent(err) || ctx.Err() != nil, err
+	})
+	if lastErr == nil {
+		return nil
 	}
 	return fmt.Errorf("manifest: cannot write %s: %w", key, lastErr)
 }

@@ -14,7 +14,8 @@ type Backoff struct {
 	Max      time.Duration // cap
 }
 
-// delay returns the full-jitter delay before attempt n+1 (n >= 1).
+// delay returns the delay before attempt n+1 (n >= 1): "equal jitter",
+// half of the capped exponential delay plus a random part of the other half.
 func (b Backoff) delay(n int) time.Duration {
 	d := b.Base << (n - 1)
 	if d <= 0 || d > b.Max {
@@ -33,4 +34,28 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// retry runs op up to b.Attempts times, waiting delay(n) before attempt
+// n+1. It stops at once when op reports stop (a permanent error) or when ctx
+// ends during a wait, and returns op's last error (nil on success).
+// onRetry, when set, is told of each wait.
+func (b Backoff) retry(ctx context.Context, onRetry func(try int, d time.Duration), op func() (stop bool, err error)) error {
+	var err error
+	for try := 1; try <= max(b.Attempts, 1); try++ {
+		if try > 1 {
+			d := b.delay(try - 1)
+			if onRetry != nil {
+				onRetry(try, d)
+			}
+			if sleep(ctx, d) != nil {
+				return err
+			}
+		}
+		var stop bool
+		if stop, err = op(); err == nil || stop {
+			return err
+		}
+	}
+	return err
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
-	"hash/crc32"
-	"hash/crc64"
 	"io"
 	"os"
 	"sort"
@@ -76,7 +73,7 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 				p := in.Parameters.(*s3.UploadPartInput)
 				if r.obj.Progress != nil {
 					r.obj.Progress.Part(r.m.Name, aws.ToString(p.UploadId), recdir.Part{Number: aws.ToInt32(p.PartNumber), Size: aws.ToInt64(p.ContentLength),
-						ETag: aws.ToString(res.ETag), Checksum: partChecksum(res.ChecksumCRC32C, res.ChecksumCRC64NVME, r.u.opts.Checksum)})
+						ETag: aws.ToString(res.ETag), Checksum: pick(r.u.opts.Checksum, res.ChecksumCRC32C, res.ChecksumCRC64NVME)})
 				}
 				r.u.failpoint(fmt.Sprintf("part-uploaded:%d", r.parts.Add(1)))
 			}
@@ -84,12 +81,6 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 		}), middleware.After)
 }
 
-func partChecksum(crc32c, crc64nvme *string, alg checksum.Algorithm) string {
-	if alg == checksum.CRC64NVME {
-		return aws.ToString(crc64nvme)
-	}
-	return aws.ToString(crc32c)
-}
 
 // reuse proves that the object an earlier run stored holds the local bytes:
 // the file is read once to compute its checksum, then compared with what
@@ -137,7 +128,7 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		size := min(e.PartSize, m.Size-off)
 		p, ok := listed[i]
 		if ok && aws.ToInt64(p.Size) == size {
-			want := partChecksum(p.ChecksumCRC32C, p.ChecksumCRC64NVME, u.opts.Checksum)
+			want := pick(u.opts.Checksum, p.ChecksumCRC32C, p.ChecksumCRC64NVME)
 			if want == "" {
 				// Some stores list parts without checksums: the one
 				// UploadPart returned for this very part (same ETag) stands in.
@@ -175,11 +166,7 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		Bucket: aws.String(u.opts.Bucket), Key: aws.String(obj.Key), UploadId: aws.String(e.UploadID),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}, ChecksumType: types.ChecksumTypeFullObject,
 	}
-	if u.opts.Checksum == checksum.CRC64NVME {
-		in.ChecksumCRC64NVME = aws.String(local)
-	} else {
-		in.ChecksumCRC32C = aws.String(local)
-	}
+	set(u.opts.Checksum, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, local)
 	out, err := u.api.CompleteMultipartUpload(ctx, in)
 	if err != nil {
 		return Verified{}, fmt.Errorf("upload: cannot complete resumed upload of %s: %w", obj.Key, err)
@@ -199,33 +186,18 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 
 func completedPart(n int32, etag *string, sum string, alg checksum.Algorithm) types.CompletedPart {
 	p := types.CompletedPart{PartNumber: aws.Int32(n), ETag: etag}
-	if alg == checksum.CRC64NVME {
-		p.ChecksumCRC64NVME = aws.String(sum)
-	} else {
-		p.ChecksumCRC32C = aws.String(sum)
-	}
+	set(alg, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, sum)
 	return p
 }
 
 // partSum reads one part through the tracker (which also feeds the
 // full-object checksum) and returns the part's own checksum.
 func (u *Uploader) partSum(t *checksum.Tracker, off, size int64) (string, error) {
-	var h hash.Hash
-	if u.opts.Checksum == checksum.CRC64NVME {
-		h = crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5))
-	} else {
-		h = crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	}
-	if _, err := io.Copy(h, io.NewSectionReader(t, off, size)); err != nil {
+	w := &crcWriter{alg: u.opts.Checksum}
+	if _, err := io.Copy(w, io.NewSectionReader(t, off, size)); err != nil {
 		return "", &localError{fmt.Errorf("upload: cannot read part at %d: %w", off, err)}
 	}
-	var crc uint64
-	if u.opts.Checksum == checksum.CRC64NVME {
-		crc = h.(hash.Hash64).Sum64()
-	} else {
-		crc = uint64(h.(hash.Hash32).Sum32())
-	}
-	return u.opts.Checksum.Encode(crc), nil
+	return u.opts.Checksum.Encode(w.crc), nil
 }
 
 // sendParts uploads the given part numbers with bounded concurrency.
@@ -267,7 +239,7 @@ func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Objec
 				}
 				return
 			}
-			out = append(out, completedPart(n, res.ETag, partChecksum(res.ChecksumCRC32C, res.ChecksumCRC64NVME, u.opts.Checksum), u.opts.Checksum))
+			out = append(out, completedPart(n, res.ETag, pick(u.opts.Checksum, res.ChecksumCRC32C, res.ChecksumCRC64NVME), u.opts.Checksum))
 		}(n)
 	}
 	wg.Wait()

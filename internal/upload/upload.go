@@ -348,15 +348,7 @@ func (u *Uploader) failpoint(name string) {
 }
 
 func (u *Uploader) applyObjectOptions(in *s3.PutObjectInput) {
-	switch u.opts.SSE {
-	case SSES3:
-		in.ServerSideEncryption = types.ServerSideEncryptionAes256
-	case SSEKMS:
-		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
-		if u.opts.KMSKeyID != "" {
-			in.SSEKMSKeyId = aws.String(u.opts.KMSKeyID)
-		}
-	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = SSEHeaders(u.opts.SSE, u.opts.KMSKeyID)
 	if len(u.opts.Tags) > 0 {
 		q := url.Values{}
 		for k, v := range u.opts.Tags {
@@ -409,10 +401,7 @@ func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID
 }
 
 func headChecksum(h *s3.HeadObjectOutput, alg checksum.Algorithm) string {
-	if alg == checksum.CRC64NVME {
-		return aws.ToString(h.ChecksumCRC64NVME)
-	}
-	return aws.ToString(h.ChecksumCRC32C)
+	return pick(alg, h.ChecksumCRC32C, h.ChecksumCRC64NVME)
 }
 
 // sameFile checks that f is still the scanned file with the scanned size
@@ -454,11 +443,7 @@ func fullObjectChecksum(t *checksum.Tracker, alg checksum.Algorithm) func(*middl
 						return middleware.InitializeOutput{}, middleware.Metadata{}, err
 					}
 					p.ChecksumType = types.ChecksumTypeFullObject
-					if alg == checksum.CRC64NVME {
-						p.ChecksumCRC64NVME = aws.String(sum)
-					} else {
-						p.ChecksumCRC32C = aws.String(sum)
-					}
+					set(alg, &p.ChecksumCRC32C, &p.ChecksumCRC64NVME, sum)
 				}
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)

@@ -14,6 +14,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/fakes3"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
 	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
+	"github.com/jitsi-recorder/jibri-s3/internal/testbin"
 )
 
 var binary string
@@ -21,19 +22,7 @@ var binary string
 // TestMain builds the real binary once; every test runs it the way Jibri
 // does: argv [program, dir], no shell, stdin a pipe nobody writes to.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "finalize-bin-")
-	if err != nil {
-		panic(err)
-	}
-	os.Chmod(dir, 0o755)
-	binary = filepath.Join(dir, "finalize")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		panic("build failed: " + string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.Main(m, &binary, "finalize", "."))
 }
 
 type result struct {

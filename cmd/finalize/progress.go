@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/units"
 )
 
 // progress prints one updating line per file on a terminal: bytes, rate and
@@ -46,7 +48,7 @@ func (p *progress) update(file string, done, total int64) {
 	if total > 0 {
 		pct = float64(done) * 100 / float64(total)
 	}
-	fmt.Fprintf(p.w, "\r%s: %5.1f%% %s / %s  %s/s  eta %s   ", file, pct, humanBytes(done), humanBytes(total), humanBytes(int64(rate)), eta)
+	fmt.Fprintf(p.w, "\r%s: %5.1f%% %s / %s  %s/s  eta %s   ", file, pct, units.Bytes(done), units.Bytes(total), units.Bytes(int64(rate)), eta)
 	if done >= total {
 		fmt.Fprintln(p.w)
 		p.file = ""

@@ -15,6 +15,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
+	"github.com/jitsi-recorder/jibri-s3/internal/units"
 	"github.com/jitsi-recorder/jibri-s3/internal/version"
 )
 
@@ -184,13 +185,13 @@ func printResult(w io.Writer, res *finalize.Result) {
 	}
 	secs := res.Duration.Seconds()
 	fmt.Fprintf(w, "finalized %s: %d file(s), %s in %.1fs (%s/s), attempt %d\n",
-		res.Dir, len(res.Files), humanBytes(res.Bytes), secs, humanBytes(int64(float64(res.Bytes)/max(secs, 0.001))), res.Attempts)
+		res.Dir, len(res.Files), units.Bytes(res.Bytes), secs, units.Bytes(int64(float64(res.Bytes)/max(secs, 0.001))), res.Attempts)
 	for _, f := range res.Files {
 		v := ""
 		if f.VersionID != "" {
 			v = " version " + f.VersionID
 		}
-		fmt.Fprintf(w, "  uploaded s3://%s/%s (%s, %d part(s), checksum %s%s)\n", res.Bucket, f.Key, humanBytes(f.Size), f.Parts, f.Checksum, v)
+		fmt.Fprintf(w, "  uploaded s3://%s/%s (%s, %d part(s), checksum %s%s)\n", res.Bucket, f.Key, units.Bytes(f.Size), f.Parts, f.Checksum, v)
 	}
 	fmt.Fprintf(w, "  manifest s3://%s/%s\n", res.Bucket, res.ManifestKey)
 	switch {
@@ -201,17 +202,4 @@ func printResult(w io.Writer, res *finalize.Result) {
 	default:
 		fmt.Fprintf(w, "  local media deleted; kept on disk: %s\n", strings.Join(res.Leftovers, ", "))
 	}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

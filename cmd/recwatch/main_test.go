@@ -18,22 +18,13 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
 	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
+	"github.com/jitsi-recorder/jibri-s3/internal/testbin"
 )
 
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "recwatch-bin-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "recwatch")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		panic("build failed: " + string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.Main(m, &binary, "recwatch", "."))
 }
 
 func env(endpoint, access, secret string, extra ...string) []string {

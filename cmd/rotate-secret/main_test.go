@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/rotation/awsfake"
+	"github.com/jitsi-recorder/jibri-s3/internal/testbin"
 )
 
 var binary string
@@ -25,18 +25,7 @@ var binary string
 // TestMain builds the function once, as make lambda does (norpc: the
 // provided.al2023 runtime API only).
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "rotate-secret-bin-")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "bootstrap")
-	out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		panic("build failed: " + string(out))
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.Main(m, &binary, "bootstrap", ".", "-tags", "lambda.norpc"))
 }
 
 type outcome struct {

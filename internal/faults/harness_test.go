@@ -20,28 +20,29 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
+	"github.com/jitsi-recorder/jibri-s3/internal/testbin"
 )
 
 var finalizeBin, recwatchBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "faults-bin-")
-	if err != nil {
-		panic(err)
-	}
-	os.Chmod(dir, 0o755)
 	// FAULTS_BINARIES runs the suite against binaries built elsewhere (an
 	// earlier release, to show which rows it fails).
 	if prebuilt := os.Getenv("FAULTS_BINARIES"); prebuilt != "" {
 		finalizeBin, recwatchBin = filepath.Join(prebuilt, "finalize"), filepath.Join(prebuilt, "recwatch")
 		os.Exit(m.Run())
 	}
-	for _, b := range []struct{ out, pkg string }{{"finalize", "../../cmd/finalize"}, {"recwatch", "../../cmd/recwatch"}} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg).CombinedOutput(); err != nil {
-			panic("build failed: " + string(out))
-		}
+	dir, err := os.MkdirTemp("", "faults-bin-")
+	if err != nil {
+		panic(err)
 	}
-	finalizeBin, recwatchBin = filepath.Join(dir, "finalize"), filepath.Join(dir, "recwatch")
+	os.Chmod(dir, 0o755) // the suite runs binaries as nobody too
+	if finalizeBin, err = testbin.Build(dir, "finalize", "../../cmd/finalize"); err == nil {
+		recwatchBin, err = testbin.Build(dir, "recwatch", "../../cmd/recwatch")
+	}
+	if err != nil {
+		panic(err)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

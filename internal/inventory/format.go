@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/units"
 )
 
 // Counts returns how many entries are in each state.
@@ -57,7 +59,7 @@ func WriteTable(w io.Writer, root string, now time.Time, entries []Entry) error 
 		if e.Attempts > 0 {
 			attempts = fmt.Sprint(e.Attempts)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Session, e.State, HumanBytes(e.Bytes), roundDur(e.Age(now)), attempts, detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Session, e.State, units.Bytes(e.Bytes), roundDur(e.Age(now)), attempts, detail)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -90,18 +92,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// HumanBytes formats a size with binary units.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
+	"github.com/jitsi-recorder/jibri-s3/internal/units"
 )
 
 // ship prints the EMF lines finalize appended to the spool. The spool is
@@ -78,7 +78,7 @@ func (d *Daemon) checkDisk() {
 	if low {
 		d.metrics.diskLow.Set(1)
 		if !d.lowDisk || time.Since(d.lastWarn) > 10*time.Minute {
-			d.log.Warn().Str("free", inventory.HumanBytes(free)).Str("threshold", inventory.HumanBytes(d.opts.FreeWarnBytes)).
+			d.log.Warn().Str("free", units.Bytes(free)).Str("threshold", units.Bytes(d.opts.FreeWarnBytes)).
 				Msg("recordings volume is low on free space")
 			d.lastWarn = time.Now()
 		}

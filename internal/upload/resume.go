@@ -81,7 +81,6 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 		}), middleware.After)
 }
 
-
 // reuse proves that the object an earlier run stored holds the local bytes:
 // the file is read once to compute its checksum, then compared with what
 // S3 reports for that exact version.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -118,8 +119,8 @@ func TestUploadMinIO(t *testing.T) {
 					if string(head.ServerSideEncryption) != c.sse {
 						t.Errorf("sse = %q, want %q", head.ServerSideEncryption, c.sse)
 					}
-					if head.Metadata["room"] != "caf%C3%A9" {
-						t.Errorf("metadata %v", head.Metadata)
+					if room, err := new(mime.WordDecoder).DecodeHeader(head.Metadata["room"]); err != nil || room != "café" {
+						t.Errorf("metadata %v: room %q, %v", head.Metadata, room, err)
 					}
 				})
 			}

@@ -379,6 +379,8 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	}); err != nil {
 		log.Warn().Err(err).Msg("cannot record the committed manifest")
 	}
+	st := store.Stats()
+	log.Debug().Int("record_writes", st.Writes).Int64("record_bytes", st.Bytes).Int("record_fsyncs", st.Fsyncs).Msg("record cost of this run")
 	res := &committed{verified: verified}
 	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started)}
 	for _, v := range verified {

@@ -20,6 +20,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/cleanup"
 	"github.com/jitsi-recorder/jibri-s3/internal/keytmpl"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
+	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
@@ -124,7 +125,7 @@ type Result struct {
 
 // Run finalizes the recording in dir.
 func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
-	log := r.log.With().Str("dir", dir).Logger()
+	log := r.log.With().Str(logging.KeyDir, dir).Logger()
 	l, err := lock.AcquireWait(ctx, dir, r.cfg.LockWait)
 	switch {
 	case errors.Is(err, lock.ErrLocked):
@@ -166,7 +167,7 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	log = log.With().Str("session", rec.Session).Logger()
+	log = log.With().Str(logging.KeySession, rec.Session).Logger()
 	r.report(log, rec)
 
 	attempts := prev.Attempts + 1
@@ -198,7 +199,7 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 		err = r.recordLeftovers(store, rep.Leftovers)
 	}
 	if err != nil {
-		log.Error().Err(err).Str("manifest", res.ManifestKey).Msg("recording is committed in S3 but local cleanup failed; files kept")
+		log.Error().Err(err).Str(logging.KeyManifest, res.ManifestKey).Msg("recording is committed in S3 but local cleanup failed; files kept")
 		success.CleanupFailed = true
 		r.emit(log, success)
 		return res, fmt.Errorf("%w: %v", ErrCleanup, err)
@@ -233,7 +234,7 @@ func (r *Runner) pin(store *recdir.Store, rec *recording.Recording, attempts int
 		rc.Attempts = attempts
 	})
 	if werr != nil {
-		r.log.Warn().Err(werr).Str("dir", rec.Dir).Msg("cannot write the record: keys are not pinned for a retry (the upload goes on)")
+		r.log.Warn().Err(werr).Str(logging.KeyDir, rec.Dir).Msg("cannot write the record: keys are not pinned for a retry (the upload goes on)")
 	}
 	return keys, manifestKey, nil
 }
@@ -253,7 +254,7 @@ func (r *Runner) finishCleanup(log zerolog.Logger, store *recdir.Store, rec *rec
 	if err != nil {
 		return res, fmt.Errorf("%w: %v", ErrCleanup, err)
 	}
-	log.Info().Str("manifest", prev.Manifest).Bool("dir_removed", rep.DirRemoved).Msg("recording was already committed; cleanup finished")
+	log.Info().Str(logging.KeyManifest, prev.Manifest).Bool("dir_removed", rep.DirRemoved).Msg("recording was already committed; cleanup finished")
 	return res, nil
 }
 
@@ -288,7 +289,7 @@ func (r *Runner) report(log zerolog.Logger, rec *recording.Recording) {
 		log.Warn().Str("entry", ref.Name).Str("reason", ref.Reason).Msg("refused entry left untouched")
 	}
 	for _, name := range rec.Empty {
-		log.Warn().Str("file", name).Msg("empty file kept on disk, not uploaded")
+		log.Warn().Str(logging.KeyFile, name).Msg("empty file kept on disk, not uploaded")
 	}
 	switch rec.MetadataStatus {
 	case recording.MetadataCorrupt:
@@ -319,7 +320,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			if done[i] {
 				continue
 			}
-			flog := log.With().Str("file", m.Name).Str("key", keys[i]).Int64("bytes", m.Size).Logger()
+			flog := log.With().Str(logging.KeyFile, m.Name).Str(logging.KeyKey, keys[i]).Int64("bytes", m.Size).Logger()
 			flog.Info().Msg("uploading")
 			v, err := r.up.Upload(ctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta, Progress: store})
 			if err != nil {
@@ -358,7 +359,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	case prev.Manifest == manifestKey && allReused:
 		// An earlier run committed this manifest and then died during
 		// cleanup: every remaining file is in it, nothing to rewrite.
-		log.Info().Str("manifest", manifestKey).Msg("recording was already committed; finishing cleanup")
+		log.Info().Str(logging.KeyManifest, manifestKey).Msg("recording was already committed; finishing cleanup")
 	default:
 		if prev.Manifest == manifestKey {
 			// Files an earlier run committed and deleted are listed only
@@ -371,7 +372,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 		if err := r.writeManifest(ctx, manifestKey, m); err != nil {
 			return nil, r.classify(ctx, err)
 		}
-		log.Info().Str("manifest", manifestKey).Msg("manifest written; recording committed")
+		log.Info().Str(logging.KeyManifest, manifestKey).Msg("manifest written; recording committed")
 	}
 	if err := store.Commit(func(rc *recdir.Record) {
 		rc.Manifest, rc.Committed, rc.Kept = manifestKey, time.Now().UTC(), r.cfg.Keep

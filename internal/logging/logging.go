@@ -13,6 +13,16 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// Field names every component uses for the same thing, so that one query
+// finds a recording in the logs of finalize and recwatch alike.
+const (
+	KeyDir      = "dir"      // the recording directory
+	KeySession  = "session"  // its session id
+	KeyFile     = "file"     // a media file's name in it
+	KeyKey      = "key"      // an object key
+	KeyManifest = "manifest" // the manifest's key
+)
+
 // New returns a logger writing to w. format is auto, json or console.
 func New(w io.Writer, format, level, component string) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(level)

@@ -13,6 +13,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
 	"github.com/jitsi-recorder/jibri-s3/internal/jibristatus"
+	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/watch"
 )
@@ -199,7 +200,7 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 				wg.Add(1)
 				go func(e inventory.Entry) {
 					defer wg.Done()
-					d.log.WithLevel(lvl).Str("dir", e.Dir).Str("reason", e.Reason).Int("attempts", e.Attempts).Msg("finalizing")
+					d.log.WithLevel(lvl).Str(logging.KeyDir, e.Dir).Str("reason", e.Reason).Int("attempts", e.Attempts).Msg("finalizing")
 					start := time.Now()
 					res, err := d.fin.Run(abort, e.Dir)
 					done <- outcome{dir: e.Dir, res: res, err: err, dur: time.Since(start)}
@@ -250,13 +251,13 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 // record updates metrics for one finished run; it reports whether the run
 // counts as a failure.
 func (d *Daemon) record(o outcome) bool {
-	log := d.log.With().Str("dir", o.dir).Logger()
+	log := d.log.With().Str(logging.KeyDir, o.dir).Logger()
 	switch {
 	case o.err == nil:
 		d.metrics.uploaded.Inc()
 		d.metrics.bytes.Add(float64(o.res.Bytes))
 		d.metrics.seconds.Observe(o.dur.Seconds())
-		log.Info().Int64("bytes", o.res.Bytes).Str("manifest", o.res.ManifestKey).Dur("took", o.dur).Msg("recording finalized")
+		log.Info().Int64("bytes", o.res.Bytes).Str(logging.KeyManifest, o.res.ManifestKey).Dur("took", o.dur).Msg("recording finalized")
 		return false
 	case errors.Is(o.err, finalize.ErrLocked):
 		if d.busy.first(o.dir) {

@@ -23,7 +23,7 @@ type Options struct {
 	Region      string
 	Endpoint    string // "" for AWS; e.g. http://127.0.0.1:9000 for MinIO
 	PathStyle   bool
-	CABundle    string // PEM file trusted in addition to the system roots
+	CABundle    string // PEM file whose certificates are the only ones trusted for the endpoint (not the system roots)
 	MaxAttempts int    // SDK attempts per request (transport-level retries)
 	Connections int    // idle connections kept per host
 	// IOTimeout is a stall timeout: a connection on which no byte moves in

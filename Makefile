@@ -68,6 +68,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzRender -fuzztime 30s ./internal/keytmpl
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/manifest
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/recdir
+	$(GO) test -run XXX -fuzz FuzzFitMetadata -fuzztime 30s ./internal/upload
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/jibristatus
 
 ## faults: the fault-injection suite alone (also part of make test); prints the table, writes bench/out/faults.md
 faults: tools

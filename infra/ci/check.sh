@@ -7,7 +7,10 @@
 #
 # Then: shellcheck, the Dockerfile test, tofu fmt -check, tofu init -backend=false, tofu validate
 # and tofu test against a schema-only provider served from a filesystem mirror (no registry, no
-# network), tflint (recommended preset) and tfsec (no HIGH or CRITICAL finding).
+# network), tflint (recommended preset) and tfsec (no HIGH or CRITICAL finding). Where a terraform
+# binary and real hashicorp/aws and hashicorp/random provider builds are present (a local plugin
+# directory, as some CI images carry), terraform validate and terraform test run with them too;
+# otherwise the step says it was skipped.
 set -euo pipefail
 
 TOFU_VERSION=v1.12.6
@@ -172,5 +175,70 @@ step "tfsec $TFSEC_VERSION"
 "$TFSEC" "$TF_DIR" --no-color --concise-output --minimum-severity HIGH --exclude-downloaded-modules >"$work/tfsec.log" 2>&1 ||
 	{ cat "$work/tfsec.log"; exit 1; }
 echo "no HIGH or CRITICAL finding"
+
+# real_plugin_dir: the first plugin directory holding a real hashicorp/aws build for this platform
+# (terraform's local mirror layout: HOSTNAME/NAMESPACE/TYPE/VERSION/OS_ARCH/).
+real_plugin_dir() {
+	local dir
+	for dir in ${TF_PLUGIN_DIR:-} /opt/tf-plugins "$HOME/.terraform.d/plugins" "$HOME/.local/share/terraform/plugins" \
+		/usr/local/share/terraform/plugins /usr/share/terraform/plugins; do
+		if compgen -G "$dir/registry.terraform.io/hashicorp/aws/*/$platform/terraform-provider-aws*" >/dev/null; then
+			echo "$dir"
+			return 0
+		fi
+	done
+	return 1
+}
+
+step "terraform with a real hashicorp/aws provider build"
+case "$(uname -m)" in
+x86_64) platform=linux_amd64 ;;
+aarch64 | arm64) platform=linux_arm64 ;;
+*) platform=unknown ;;
+esac
+if ! command -v terraform >/dev/null 2>&1; then
+	echo "skipped: no terraform binary on PATH"
+elif ! plugins=$(real_plugin_dir); then
+	echo "skipped: no real hashicorp/aws build for $platform in a local plugin directory (TF_PLUGIN_DIR, /opt/tf-plugins, ~/.terraform.d/plugins, /usr/share/terraform/plugins, ...)"
+else
+	t=$SECONDS
+	real=$work/real
+	mkdir -p "$real/plugins"
+	cp -r "$TF_DIR/." "$real/config/"
+	rm -rf "$real/config/.terraform" "$real/config/.terraform.lock.hcl"
+	# The real aws build(s), linked file by file (terraform does not follow linked directories).
+	for bin in "$plugins"/registry.terraform.io/hashicorp/aws/*/"$platform"/terraform-provider-aws*; do
+		d=$real/plugins/${bin#"$plugins"/}
+		mkdir -p "$(dirname "$d")"
+		ln -s "$bin" "$d"
+	done
+	if compgen -G "$plugins/registry.terraform.io/hashicorp/random/*/$platform/terraform-provider-random*" >/dev/null; then
+		for bin in "$plugins"/registry.terraform.io/hashicorp/random/*/"$platform"/terraform-provider-random*; do
+			d=$real/plugins/${bin#"$plugins"/}
+			mkdir -p "$(dirname "$d")"
+			ln -s "$bin" "$d"
+		done
+		random_note="real"
+	else
+		# No real random build: its schema-only provider (random only feeds passwords to the mocks).
+		d=$real/plugins/registry.terraform.io/hashicorp/random/$RANDOM_PROVIDER/$platform
+		mkdir -p "$d"
+		printf '#!/bin/sh\nexec "%s" serve registry.terraform.io/hashicorp/random "%s"\n' \
+			"$TFSCHEMA" "$MIRROR/registry.opentofu.org/hashicorp/random/$RANDOM_PROVIDER/linux_amd64/schema.json" \
+			>"$d/terraform-provider-random_v$RANDOM_PROVIDER"
+		chmod +x "$d/terraform-provider-random_v$RANDOM_PROVIDER"
+		random_note="schema-only (no real build found)"
+	fi
+	echo "$(terraform version | head -1); aws from $plugins; random: $random_note"
+	(
+		export TF_CLI_CONFIG_FILE=/dev/null
+		cd "$real/config"
+		terraform init -backend=false -input=false -no-color -plugin-dir="$real/plugins" >init.log || { cat init.log; exit 1; }
+		grep -E '^- Installed' init.log || true
+		terraform validate -no-color
+		terraform test -no-color
+	)
+	elapsed "$t"
+fi
 
 printf '\ninfra-check: ok (%ss)\n' "$((SECONDS - start))"

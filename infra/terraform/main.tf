@@ -2,8 +2,6 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
-data "aws_region" "current" {}
-
 data "aws_availability_zones" "available" {
   state = "available"
 }
@@ -24,7 +22,9 @@ locals {
   }
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  # The provider is configured with var.region (versions.tf); no data source, whose attribute
+  # name differs between provider 5.x (name) and 6.x (region).
+  region = var.region
 
   tags = merge(var.tags, {
     Project     = var.name

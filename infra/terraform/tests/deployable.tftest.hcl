@@ -15,9 +15,6 @@ mock_provider "aws" {
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
   }
-  mock_data "aws_region" {
-    defaults = { region = "eu-west-1" }
-  }
   mock_data "aws_ssm_parameter" {
     defaults = { value = "ami-0123456789abcdef0" }
   }
@@ -148,7 +145,7 @@ variables {
 # launch fails (EC2 Auto Scaling User Guide, "Required AWS KMS key policy for use with encrypted
 # volumes"). The hosts use the account's default EBS key instead: no kms_key_id.
 run "hosts_launch_with_default_ebs_key" {
-  command = plan
+  command = apply
 
   assert {
     condition     = alltrue([for lt in aws_launch_template.host : lt.block_device_mappings[0].ebs[0].kms_key_id == null])
@@ -445,7 +442,7 @@ run "sidecars_restart" {
 # (XEP-0215 external services; docker-jitsi-meet prosody TURN_* variables); the secret comes from
 # Secrets Manager (ECS Developer Guide, "Pass Secrets Manager secrets through environment variables").
 run "turn_with_credentials" {
-  command = plan
+  command = apply
   variables {
     turn_host        = "turn.example.com"
     turns_host       = "turn.example.com"
@@ -558,7 +555,7 @@ run "anonymous_by_default" {
 }
 
 run "jwt_authentication" {
-  command = plan
+  command = apply
   variables {
     auth_type      = "jwt"
     jwt_app_id     = "meet"
@@ -707,7 +704,7 @@ run "secret_rotation" {
 # The package is read only when it exists: this suite runs without dist/rotate-secret.zip (the
 # default path), and with a package the function's code hash follows it, so a new build deploys.
 run "rotation_package_hash" {
-  command = plan
+  command = apply
   variables {
     rotation_lambda_zip = "tests/testdata/rotate-secret.zip"
   }
@@ -723,7 +720,7 @@ run "rotation_package_hash" {
 
 # A configurable prosody log level.
 run "prosody_log_level" {
-  command = plan
+  command = apply
   variables {
     prosody_log_level = "debug"
   }

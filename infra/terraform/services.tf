@@ -431,6 +431,10 @@ resource "aws_ecs_service" "jvb" {
 
   lifecycle {
     ignore_changes = [desired_count]
+    precondition {
+      condition     = var.media_max_instances > max(var.autoscaling_max, var.jvb_min_count)
+      error_message = "media_max_instances must exceed the most JVB tasks (autoscaling_max): one bridge per host, and a deployment starts a new bridge before an old one stops."
+    }
   }
 
   depends_on = [aws_ecs_cluster_capacity_providers.main]

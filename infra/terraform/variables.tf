@@ -210,9 +210,9 @@ variable "core_max_instances" {
 }
 
 variable "media_max_instances" {
-  description = "Most JVB hosts."
+  description = "Most JVB hosts (one bridge each). Must exceed autoscaling_max: a deployment at 100 %/200 % starts a new bridge on a free host before an old one stops."
   type        = number
-  default     = 3
+  default     = 4
 }
 
 variable "jvb_min_count" {

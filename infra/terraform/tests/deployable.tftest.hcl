@@ -310,6 +310,15 @@ run "jibri_scales_on_idle_recorders" {
   }
 }
 
+run "no_host_for_a_new_bridge_rejected" {
+  command = plan
+  variables {
+    media_max_instances = 3
+  }
+  # distinctInstance + 200 %: with as many hosts as bridges, a deployment has nowhere to start one.
+  expect_failures = [aws_ecs_service.jvb]
+}
+
 run "jvb_minimum_zero_rejected" {
   command = plan
   variables {

@@ -8,12 +8,16 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/app"
 	"github.com/jitsi-recorder/jibri-s3/internal/config"
 	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
 	"github.com/jitsi-recorder/jibri-s3/internal/units"
 	"github.com/jitsi-recorder/jibri-s3/internal/version"
@@ -45,8 +49,16 @@ Configuration: defaults, then JIBRI_UPLOAD_* environment variables, then
 flags. AWS credentials come from the SDK's default chain (task role,
 AWS_* variables, profile), never from flags.
 
+Hand-off: with a live recwatch beside it (its heartbeat in the recordings root
+is fresh), finalize gives Jibri back within --hold (auto: 20s): a recording not
+committed by then is handed to the watcher, which continues the upload at once
+without resending the parts stored. finalize then exits 0 and says "handed ...
+to the watcher: not committed yet". Without a live watcher it never hands off.
+
 Exit codes:
-  0  success: everything uploaded, verified and committed; local files deleted
+  0  success: everything uploaded, verified and committed; local files deleted;
+     or handed off to the live watcher within --hold (not committed yet; the
+     line printed says so)
   1  internal error
   2  usage or configuration error; or not a recording / nothing to upload
   3  locked: another finalizer (hook or recwatch) is working on it; nothing touched
@@ -107,6 +119,7 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 	if err != nil {
 		return fail(stderr, exitUsage, err, "")
 	}
+	cfg.HoldDuration = holdFor(cfg, dir, log)
 	var onProgress func(string, int64, int64)
 	if showProgress(cfg.LogFormat, stderr) {
 		onProgress = newProgress(stderr).update
@@ -123,6 +136,27 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 	}
 	printResult(stdout, res)
 	return exitOK
+}
+
+// holdFor resolves --hold: the hold (auto: DefaultHold) applies only when a
+// watcher's heartbeat in the recordings root is fresh, and there is no
+// hand-off without one: a recording is never left to a watcher that is not
+// there.
+func holdFor(cfg config.Config, dir string, log zerolog.Logger) time.Duration {
+	hold := cfg.HoldDuration
+	if cfg.HoldAuto {
+		hold = config.DefaultHold
+	}
+	if hold <= 0 {
+		return 0
+	}
+	root := filepath.Dir(dir)
+	if hb, ok := recdir.LiveWatcher(root, time.Now()); ok {
+		log.Debug().Int("watcher_pid", hb.PID).Str("watcher_host", hb.Host).Dur("hold", hold).Msg("live watcher found: uploads not committed within the hold are handed to it")
+		return hold
+	}
+	log.Debug().Str("root", root).Msg("no live watcher: no hand-off, the whole upload runs here")
+	return 0
 }
 
 // showProgress: progress lines only for a human at a terminal.
@@ -179,6 +213,11 @@ func fail(stderr io.Writer, code int, err error, hint string) int {
 }
 
 func printResult(w io.Writer, res *finalize.Result) {
+	if res.HandedOff {
+		fmt.Fprintf(w, "handed %s to the watcher after %.1fs: not committed yet (%d of %d parts stored); recwatch continues the upload and deletes nothing before S3 holds every byte\n",
+			res.Dir, res.Duration.Seconds(), res.PartsStored, res.PartsTotal)
+		return
+	}
 	if len(res.Files) == 0 {
 		fmt.Fprintf(w, "finalized %s: already committed (%s); leftover cleanup done\n", res.Dir, res.ManifestKey)
 		return

@@ -59,6 +59,7 @@ type watchFlags struct {
 	policy      inventory.Policy
 	jibriURL    string
 	scope       string
+	heartbeat   time.Duration
 }
 
 func defaultRoot(getenv func(string) string) string {
@@ -109,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, si
 		Root: wf.root, Policy: wf.policy,
 		Concurrency: wf.uploads, Rescan: wf.rescan, FreeWarnBytes: int64(wf.freeWarnGiB * (1 << 30)),
 		Spool: metrics.Spool(wf.root), Once: wf.once,
-		ProtectOwn: wf.scope == "own", Namespace: cfg.Namespace, Environment: cfg.Environment,
+		ProtectOwn: wf.scope == "own", Namespace: cfg.Namespace, Environment: cfg.Environment, Heartbeat: wf.heartbeat,
 	}
 	if wf.jibriURL != "" {
 		opts.Jibri = jibristatus.New(wf.jibriURL, nil)
@@ -153,6 +154,7 @@ func parseWatch(args []string, stderr io.Writer, getenv func(string) string) (cf
 	fs.Float64Var(&wf.freeWarnGiB, "free-warn", wf.freeWarnGiB, "warn when the recordings volume has less free space (GiB)")
 	fs.DurationVar(&wf.protectTTL, "protection-expiry", wf.protectTTL, "ECS task protection expiry, refreshed while needed")
 	fs.BoolVar(&wf.once, "once", false, "process everything ready, then exit")
+	fs.DurationVar(&wf.heartbeat, "heartbeat", 5*time.Second, "how often the watcher refreshes <root>/.finalize-watcher.json, by which the hook knows it may hand off (fresh for 3 intervals)")
 	fs.StringVar(&wf.jibriURL, "jibri-health-url", "", "Jibri's health API in this task (e.g. http://127.0.0.1:2222/jibri/api/v1.0/health): protect the task while it records, publish IdleRecorders")
 	fs.StringVar(&wf.scope, "protect-scope", "all", "ECS task protection covers all pending recordings on the volume (all), or only this task's Jibri and uploads (own: for a volume shared by all tasks)")
 	fs.Usage = func() {
@@ -174,6 +176,7 @@ func parseWatch(args []string, stderr io.Writer, getenv func(string) string) (cf
 	if err := cfg.Validate(); err != nil {
 		return cfg, wf, fail(stderr, exitUsage, err)
 	}
+	cfg.HoldAuto, cfg.HoldDuration = false, 0 // the watcher holds no Jibri: it never hands off
 	if wf.scope != "all" && wf.scope != "own" {
 		return cfg, wf, fail(stderr, exitUsage, fmt.Errorf("protect scope %q: want all or own", wf.scope))
 	}

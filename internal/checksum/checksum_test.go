@@ -136,3 +136,33 @@ func TestTrackerSeek(t *testing.T) {
 		t.Fatal("negative seek accepted")
 	}
 }
+
+// A gated part is refused whole before any byte of it is read; one that
+// passed is read to the end even when the gate closes meanwhile.
+func TestTrackerGate(t *testing.T) {
+	src := bytes.NewReader(bytes.Repeat([]byte("x"), 30))
+	tr := NewTracker(CRC32C, src, 30, 10)
+	closed := false
+	tr.Gate(func(int) error {
+		if closed {
+			return errGateTest
+		}
+		return nil
+	})
+	buf := make([]byte, 5)
+	if _, err := tr.ReadAt(buf, 0); err != nil { // part 1 opens
+		t.Fatal(err)
+	}
+	closed = true
+	if _, err := tr.ReadAt(buf, 5); err != nil { // part 1 continues
+		t.Fatalf("a part that passed the gate was cut: %v", err)
+	}
+	if _, err := tr.ReadAt(buf, 0); err != nil { // part 1 re-read from the start (a retry)
+		t.Fatalf("a retried part was refused: %v", err)
+	}
+	if n, err := tr.ReadAt(buf, 10); !errors.Is(err, errGateTest) || n != 0 {
+		t.Fatalf("part 2 started behind a closed gate: %d, %v", n, err)
+	}
+}
+
+var errGateTest = errors.New("gate closed")

@@ -24,6 +24,19 @@ type Tracker struct {
 	pos int64
 
 	onRead func(n int) // optional progress callback
+
+	gate   func(part int) error // optional: may refuse to start a part (numbered from 1)
+	opened []bool               // parts that passed the gate (guarded by their partState.mu)
+}
+
+// Gate registers f, called with the part's number (from 1) when the part
+// is read for the first time: an error from f fails that read before a
+// byte of the part is read, so a part is either refused whole or read (and
+// sent) whole. A part that passed the gate is never refused afterwards
+// (re-reads of a retried part). Call it before the tracker is used.
+func (t *Tracker) Gate(f func(part int) error) {
+	t.gate = f
+	t.opened = make([]bool, len(t.parts))
 }
 
 // OnRead registers f to be called with the byte count of every read (for
@@ -65,6 +78,11 @@ func (t *Tracker) ReadAt(p []byte, off int64) (int, error) {
 	if rest := t.size - off; int64(len(p)) > rest {
 		p = p[:rest]
 	}
+	if t.gate != nil {
+		if err := t.pass(off); err != nil {
+			return 0, err
+		}
+	}
 	n, err := t.src.ReadAt(p, off)
 	t.observe(p[:n], off)
 	if t.onRead != nil && n > 0 {
@@ -74,6 +92,25 @@ func (t *Tracker) ReadAt(p []byte, off int64) (int, error) {
 		err = io.EOF
 	}
 	return n, err
+}
+
+// pass applies the gate to the part that starts at off, once.
+func (t *Tracker) pass(off int64) error {
+	idx := off / t.partSize
+	if off != idx*t.partSize {
+		return nil // inside a part: it passed when its first byte was read
+	}
+	ps := &t.parts[idx]
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if t.opened[idx] {
+		return nil
+	}
+	if err := t.gate(int(idx) + 1); err != nil {
+		return err
+	}
+	t.opened[idx] = true
+	return nil
 }
 
 func (t *Tracker) observe(p []byte, off int64) {

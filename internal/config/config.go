@@ -46,6 +46,7 @@ type Config struct {
 	IOTimeout   time.Duration
 	Keep        bool
 	Force       bool
+	Hold        string
 	MetricsFile string
 	Namespace   string
 	Environment string
@@ -53,11 +54,18 @@ type Config struct {
 	LogLevel    string
 
 	// Derived by Validate.
-	Template  *keytmpl.Template
-	Algorithm checksum.Algorithm
-	SSEMode   string
-	TagMap    map[string]string
+	HoldAuto     bool          // hand off after DefaultHold when a live watcher is found
+	HoldDuration time.Duration // a fixed hold (0: never hand off)
+	Template     *keytmpl.Template
+	Algorithm    checksum.Algorithm
+	SSEMode      string
+	TagMap       map[string]string
 }
+
+// DefaultHold is how long the hook holds Jibri with --hold auto and a live
+// watcher: enough for a short recording to finish, short enough for the
+// moderator's "stop recording" to come back at once.
+const DefaultHold = 20 * time.Second
 
 // Defaults returns the built-in configuration.
 func Defaults() Config {
@@ -79,6 +87,7 @@ func Defaults() Config {
 		Environment: "default",
 		LogFormat:   "auto",
 		LogLevel:    "info",
+		Hold:        "auto",
 	}
 }
 
@@ -106,6 +115,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.SDKAttempts, "sdk-attempts", c.SDKAttempts, "attempts per S3 request inside the SDK")
 	fs.DurationVar(&c.IOTimeout, "io-timeout", c.IOTimeout, "longest a connection may make no progress in either direction before the request is retried (a stall)")
 	fs.BoolVar(&c.Keep, "keep", c.Keep, "upload, verify and commit, but keep the local files")
+	fs.StringVar(&c.Hold, "hold", c.Hold, "give Jibri back within this time: an upload not committed by then is handed to the live recwatch (auto: 20s; a duration; 0: never). Without a live recwatch there is no hand-off")
 	fs.BoolVar(&c.Force, "force", c.Force, "accept a directory that does not look like a Jibri recording")
 	fs.StringVar(&c.MetricsFile, "metrics-file", c.MetricsFile, "EMF metrics spool: auto (<recordings root>/.finalize-metrics/emf.jsonl), a path, or none")
 	fs.StringVar(&c.Namespace, "metrics-namespace", c.Namespace, "CloudWatch namespace")
@@ -150,6 +160,16 @@ func (c *Config) Validate() error {
 			}
 			c.TagMap[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
+	}
+	switch c.Hold {
+	case "auto", "":
+		c.HoldAuto, c.HoldDuration = true, 0
+	default:
+		d, err := time.ParseDuration(c.Hold)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("hold %q: want auto, 0 or a duration such as 20s", c.Hold))
+		}
+		c.HoldAuto, c.HoldDuration = false, d
 	}
 	if c.Deadline <= 0 {
 		errs = append(errs, errors.New("deadline must be positive"))

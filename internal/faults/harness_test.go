@@ -116,8 +116,8 @@ func newRecording(t *testing.T, root, session string, sizes map[string]int64, me
 func media(name string) map[string]int64 { return map[string]int64{name: 40 << 20} }
 
 type result struct {
-	code   int
-	stderr string
+	code           int
+	stdout, stderr string
 }
 
 // errLine returns the error finalize or recwatch printed, shortened.
@@ -137,8 +137,8 @@ func run(t *testing.T, bin string, env []string, cred *syscall.Credential, args 
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
@@ -153,7 +153,7 @@ func run(t *testing.T, bin string, env []string, cred *syscall.Credential, args 
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return result{code, stderr.String()}
+	return result{code, stdout.String(), stderr.String()}
 }
 
 // outcome is what ended up where, for one or more recordings.

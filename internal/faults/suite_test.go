@@ -75,6 +75,13 @@ func TestFaultSuite(t *testing.T) {
 	add("kill -9 during record writes", killDuringRecordWrites)
 	add("one-file kill during cleanup", oneFileCleanupKill)
 	add("keep with the watcher running", keepWithWatcher)
+	add("hand-off", handOffBasic)
+	add("hand-off hook killed", handOffHookKilled)
+	add("hand-off watcher killed", handOffWatcherKilled)
+	add("hand-off S3 down", handOffS3Down)
+	add("hand-off watcher hung", handOffWatcherHung)
+	add("hand-off two recordings", handOffTwo)
+	add("hand-off task stop", handOffTaskStop)
 
 	var b strings.Builder
 	b.WriteString("| fault | injected by | recordings in | in S3, verified | local files left | deleted unverified | duplicate objects | parts sent (run 1 + run 2) | watcher CPU and log lines | error shown |\n")

@@ -59,10 +59,22 @@ type Config struct {
 	// LockWait is how long Run waits for a lock another process holds
 	// (a status probe holds it for an instant).
 	LockWait time.Duration
+	// Hold, when positive, bounds how long Run keeps Jibri waiting: a
+	// recording not committed within Hold is handed off to the watcher
+	// (no new part is started, the record says so, the lock is released)
+	// and Run returns a Result with HandedOff set. Zero: never hand off.
+	Hold time.Duration
+	// Hook: this run is Jibri's finalize hook (its run time is the time
+	// Jibri is held, reported as HookSeconds).
+	Hook bool
 	// Failpoint, when set, is called at named stages (fault-injection
 	// tests kill the process there). Production leaves it nil.
 	Failpoint func(name string)
 }
+
+// HoldGrace is how long after the hold a part still in flight may finish
+// before it is cut.
+const HoldGrace = 500 * time.Millisecond
 
 // DefaultLockWait is how long Run waits for a lock held by someone else
 // before it reports ErrLocked.
@@ -121,10 +133,15 @@ type Result struct {
 	DirRemoved  bool     // the directory is gone
 	Leftovers   []string // entries kept on disk on purpose
 	Kept        bool     // --keep: nothing deleted
+	HandedOff   bool     // not committed yet: left to the watcher within the hold
+	PartsStored int      // with HandedOff: parts stored so far, of PartsTotal
+	PartsTotal  int
 }
 
 // Run finalizes the recording in dir.
 func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
+	runStart := time.Now()
+	started := runStart
 	log := r.log.With().Str(logging.KeyDir, dir).Logger()
 	l, err := lock.AcquireWait(ctx, dir, r.cfg.LockWait)
 	switch {
@@ -171,23 +188,35 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 	r.report(log, rec)
 
 	attempts := prev.Attempts + 1
-	started := time.Now()
 	keys, manifestKey, err := r.pin(store, rec, attempts)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Deadline)
 	defer cancel()
-	c, err := r.commit(ctx, log, rec, store, keys, manifestKey, attempts, started)
+	var handOffAt time.Time
+	if r.cfg.Hold > 0 {
+		handOffAt = runStart.Add(r.cfg.Hold)
+	}
+	c, err := r.commit(ctx, log, rec, store, keys, manifestKey, attempts, started, handOffAt)
+	if errors.Is(err, upload.ErrHandOff) {
+		return r.handOff(log, store, rec, manifestKey, attempts, runStart), nil
+	}
 	if err != nil {
 		r.fail(log, store, rec, attempts, started, err)
 		return nil, err
 	}
 	res := &c.Result
 	success := metrics.Record{Outcome: metrics.OutcomeSuccess, Bytes: res.Bytes, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(res.Files), Source: r.cfg.Source, Session: rec.Session}
+	emitSuccess := func() {
+		if r.cfg.Hook {
+			success.HookSeconds = time.Since(runStart).Seconds()
+		}
+		r.emit(log, success)
+	}
 	if r.cfg.Keep {
 		res.Kept = true
-		r.emit(log, success)
+		emitSuccess()
 		return res, nil
 	}
 	if err := store.Flush(); err != nil {
@@ -201,10 +230,10 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 	if err != nil {
 		log.Error().Err(err).Str(logging.KeyManifest, res.ManifestKey).Msg("recording is committed in S3 but local cleanup failed; files kept")
 		success.CleanupFailed = true
-		r.emit(log, success)
+		emitSuccess()
 		return res, fmt.Errorf("%w: %v", ErrCleanup, err)
 	}
-	r.emit(log, success)
+	emitSuccess()
 	if len(rep.Pending) > 0 {
 		log.Warn().Strs("files", rep.Pending).Msg("new files appeared during the upload; left for the next run")
 	}
@@ -232,11 +261,60 @@ func (r *Runner) pin(store *recdir.Store, rec *recording.Recording, attempts int
 			}
 		}
 		rc.Attempts = attempts
+		rc.HandedOff = false // this run takes it over
 	})
 	if werr != nil {
 		r.log.Warn().Err(werr).Str(logging.KeyDir, rec.Dir).Msg("cannot write the record: keys are not pinned for a retry (the upload goes on)")
 	}
 	return keys, manifestKey, nil
+}
+
+// handOff records that the hook stops within its hold and leaves the rest
+// of the upload to the watcher: the parts stored so far stay (their
+// multipart uploads are not aborted) and the record says handed off, so the
+// watcher continues at once.
+func (r *Runner) handOff(log zerolog.Logger, store *recdir.Store, rec *recording.Recording, manifestKey string, attempts int, runStart time.Time) *Result {
+	if err := store.Commit(func(rc *recdir.Record) {
+		rc.HandedOff, rc.HandedOffAt = true, time.Now().UTC()
+	}); err != nil {
+		// The watcher still finds it (a recording with an unfinished
+		// record, not locked): later, after its settle window.
+		log.Warn().Err(err).Msg("cannot record the hand-off")
+	}
+	res := &Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, HandedOff: true,
+		Duration: time.Since(runStart)}
+	for name, f := range store.Record().Files {
+		stored, total := storedParts(name, f, rec)
+		res.PartsStored += stored
+		res.PartsTotal += total
+	}
+	log.Info().Dur("hold", r.cfg.Hold).Int("parts_stored", res.PartsStored).Int("parts_total", res.PartsTotal).
+		Msg("handed off to the watcher: not committed yet, the watcher continues the upload")
+	m := metrics.Record{Outcome: metrics.OutcomeHandedOff, HandedOff: true, Seconds: res.Duration.Seconds(), Attempts: attempts, Files: len(rec.Media), Source: r.cfg.Source, Session: rec.Session}
+	if r.cfg.Hook {
+		m.HookSeconds = res.Duration.Seconds()
+	}
+	r.emit(log, m)
+	return res
+}
+
+// storedParts returns how many parts of the file f describes are stored,
+// of how many.
+func storedParts(name string, f *recdir.File, rec *recording.Recording) (stored, total int) {
+	var size int64 = -1
+	for _, m := range rec.Media {
+		if m.Name == name {
+			size = m.Size
+		}
+	}
+	switch {
+	case f.Status == recdir.FileCompleted:
+		n := max(1, len(f.Parts))
+		return n, n
+	case f.Status == recdir.FileUploading && f.PartSize > 0 && size >= 0:
+		return len(f.Parts), int((size + f.PartSize - 1) / f.PartSize)
+	}
+	return 0, 0
 }
 
 // finishCleanup completes the cleanup of a recording an earlier run
@@ -308,11 +386,20 @@ func (r *Runner) failpoint(name string) {
 
 // commit uploads every file with retries, then writes the manifest and
 // records the commit.
-func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.Recording, store *recdir.Store, keys []string, manifestKey string, attempts int, started time.Time) (*committed, error) {
+func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.Recording, store *recdir.Store, keys []string, manifestKey string, attempts int, started time.Time, handOffAt time.Time) (*committed, error) {
 	meta := r.objectMetadata(rec)
 	verified := make([]upload.Verified, len(rec.Media))
 	done := make([]bool, len(rec.Media))
-	err := r.cfg.Backoff.retry(ctx, func(try int, d time.Duration) {
+	// The hold is kept by not starting parts that would end after it; a
+	// part still in flight HoldGrace after it (a link slower than the hold
+	// is long) is cut and sent again by the watcher.
+	uctx, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
+	if !handOffAt.IsZero() {
+		t := time.AfterFunc(time.Until(handOffAt)+HoldGrace, func() { cut(upload.ErrHandOff) })
+		defer t.Stop()
+	}
+	err := r.cfg.Backoff.retry(uctx, func(try int, d time.Duration) {
 		log.Info().Int("try", try).Dur("backoff", d).Msg("retrying")
 	}, func() (bool, error) {
 		var lastErr error
@@ -322,7 +409,10 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			}
 			flog := log.With().Str(logging.KeyFile, m.Name).Str(logging.KeyKey, keys[i]).Int64("bytes", m.Size).Logger()
 			flog.Info().Msg("uploading")
-			v, err := r.up.Upload(ctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta, Progress: store})
+			v, err := r.up.Upload(uctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta, Progress: store, HandOffAt: handOffAt})
+			if errors.Is(err, upload.ErrHandOff) || (err != nil && errors.Is(context.Cause(uctx), upload.ErrHandOff)) {
+				return true, upload.ErrHandOff
+			}
 			if err != nil {
 				flog.Warn().Err(err).Msg("upload failed")
 				lastErr = err
@@ -344,6 +434,9 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 		}
 		return false, lastErr
 	})
+	if errors.Is(err, upload.ErrHandOff) || (err != nil && errors.Is(context.Cause(uctx), upload.ErrHandOff) && ctx.Err() == nil) {
+		return nil, upload.ErrHandOff
+	}
 	if err != nil || ctx.Err() != nil {
 		return nil, r.classify(ctx, err)
 	}

@@ -52,6 +52,9 @@ func WriteTable(w io.Writer, root string, now time.Time, entries []Entry) error 
 				detail = strings.TrimSpace(detail + " next in " + roundDur(e.ReadyAt.Sub(now)))
 			}
 		}
+		if e.PartsTotal > 0 && !e.Committed {
+			detail = strings.TrimSpace(fmt.Sprintf("%s (%d/%d parts stored)", detail, e.PartsStored, e.PartsTotal))
+		}
 		if (e.State == Failed || e.State == Stuck || e.State == Pending) && e.LastError != "" {
 			detail = strings.TrimSpace(detail + ": " + truncate(e.LastError, 100))
 		}

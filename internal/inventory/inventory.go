@@ -76,6 +76,11 @@ type Entry struct {
 	Reason      string    `json:"reason,omitempty"`
 	Manifest    string    `json:"manifest,omitempty"`
 	Committed   bool      `json:"committed,omitempty"`
+	HandedOff   bool      `json:"handed_off,omitempty"`
+	// Progress of an unfinished upload, from the record: parts stored of
+	// parts in all (files not begun count zero of theirs).
+	PartsStored int `json:"parts_stored,omitempty"`
+	PartsTotal  int `json:"parts_total,omitempty"`
 }
 
 // Age returns how long ago the oldest file was last written.
@@ -180,7 +185,16 @@ func Classify(dir string, now time.Time, p Policy, locked LockProbe) (Entry, err
 		e.LastError = err.Error()
 	}
 	e.Attempts, e.Manifest, e.Committed = rec.Attempts, rec.Manifest, rec.IsCommitted()
-	e.Outcome, e.Hint = string(rec.Outcome), rec.Hint
+	e.Outcome, e.Hint, e.HandedOff = string(rec.Outcome), rec.Hint, rec.HandedOff
+	for _, f := range rec.Files {
+		switch {
+		case f.Status == recdir.FileCompleted:
+			e.PartsStored, e.PartsTotal = e.PartsStored+max(1, len(f.Parts)), e.PartsTotal+max(1, len(f.Parts))
+		case f.Status == recdir.FileUploading && f.PartSize > 0:
+			e.PartsStored += len(f.Parts)
+			e.PartsTotal += int((f.Size + f.PartSize - 1) / f.PartSize)
+		}
+	}
 	if rec.LastError != "" {
 		e.LastError = rec.LastError
 	}
@@ -200,6 +214,12 @@ func Classify(dir string, now time.Time, p Policy, locked LockProbe) (Entry, err
 	case e.Files == 0 && e.HasMetadata && !found:
 		// Jibri itself removes a session directory without media.
 		e.State, e.Reason = Invalid, "no media files"
+	case rec.HandedOff && e.Files > 0:
+		// The hook gave Jibri back and left the rest to us: at once.
+		e.State, e.Reason = Pending, "handed off by the hook"
+	case found && rec.Attempts > 0 && !rec.Failed() && !rec.IsCommitted() && e.Files > 0:
+		// A run began and left no outcome (killed): nobody holds it now.
+		e.State, e.Reason = Pending, "interrupted run"
 	case rec.Failed() && e.Files > 0:
 		e.Reason = string(rec.Outcome)
 		if rec.Hint != "" {

@@ -34,6 +34,8 @@ func Spool(root string) string { return recdir.MetricsSpool(root) }
 const (
 	OutcomeSuccess = "success"
 	OutcomeFailure = "failure"
+	// OutcomeHandedOff: not committed yet, left to the watcher on purpose.
+	OutcomeHandedOff = "handed_off"
 )
 
 // Record is one recording's result.
@@ -45,8 +47,10 @@ type Record struct {
 	Attempts      int
 	Files         int
 	CleanupFailed bool
-	Source        string // "finalize" or "recwatch"
-	Session       string // property, not a dimension
+	HandedOff     bool    // the hook stopped within its hold and left the rest to the watcher
+	HookSeconds   float64 // finalize run as Jibri's hook: how long it held Jibri (0: not the hook)
+	Source        string  // "finalize" or "recwatch"
+	Session       string  // property, not a dimension
 }
 
 // EMF renders r as one CloudWatch EMF JSON document.
@@ -57,10 +61,13 @@ func (r Record) EMF(namespace, environment string, at time.Time) ([]byte, error)
 	if environment == "" {
 		environment = "default"
 	}
-	ok, failed, cleanupFailed := 0, 0, 0
-	if r.Outcome == OutcomeSuccess {
+	ok, failed, cleanupFailed, handedOff := 0, 0, 0, 0
+	switch r.Outcome {
+	case OutcomeSuccess:
 		ok = 1
-	} else {
+	case OutcomeHandedOff:
+		handedOff = 1
+	default:
 		failed = 1
 	}
 	if r.CleanupFailed {
@@ -79,6 +86,7 @@ func (r Record) EMF(namespace, environment string, at time.Time) ([]byte, error)
 					{"Name": "BytesUploaded", "Unit": "Bytes"},
 					{"Name": "UploadSeconds", "Unit": "Seconds"},
 					{"Name": "Attempts", "Unit": "Count"},
+					{"Name": "HandedOff", "Unit": "Count"},
 				},
 			}},
 		},
@@ -89,12 +97,18 @@ func (r Record) EMF(namespace, environment string, at time.Time) ([]byte, error)
 		"BytesUploaded":      r.Bytes,
 		"UploadSeconds":      r.Seconds,
 		"Attempts":           r.Attempts,
+		"HandedOff":          handedOff,
 		"Files":              r.Files,
 		"Outcome":            r.Outcome,
 		"Source":             r.Source,
 	}
 	if r.Reason != "" {
 		doc["Reason"] = r.Reason
+	}
+	if r.HookSeconds > 0 {
+		m := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]map[string]any)[0]
+		m["Metrics"] = append(m["Metrics"].([]map[string]string), map[string]string{"Name": "HookSeconds", "Unit": "Seconds"})
+		doc["HookSeconds"] = r.HookSeconds
 	}
 	if r.Session != "" {
 		doc["SessionId"] = r.Session

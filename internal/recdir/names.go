@@ -30,6 +30,10 @@ const (
 // recording), where finalize spools EMF metric records for the watcher.
 const MetricsDir = ".finalize-metrics"
 
+// HeartbeatFile, in the recordings root, is refreshed by a live watcher
+// (see Heartbeat).
+const HeartbeatFile = ".finalize-watcher.json"
+
 // MetricsSpool returns the EMF spool file of the recordings root.
 func MetricsSpool(root string) string {
 	return filepath.Join(root, MetricsDir, "emf.jsonl")

@@ -91,6 +91,11 @@ type Record struct {
 	// Manifest is the key of the committed manifest: the commit marker.
 	Manifest  string    `json:"manifest,omitempty"`
 	Committed time.Time `json:"committed,omitzero"`
+	// HandedOff: the hook stopped within its hold and left the rest of the
+	// upload to the watcher (parts stored so far are in Files); cleared
+	// when a run picks it up.
+	HandedOff   bool      `json:"handed_off,omitempty"`
+	HandedOffAt time.Time `json:"handed_off_at,omitzero"`
 	// Kept: committed with --keep; the local files stay on purpose and
 	// the watcher leaves the recording alone.
 	Kept bool `json:"kept,omitempty"`

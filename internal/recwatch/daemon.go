@@ -15,6 +15,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/jibristatus"
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/watch"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	ProtectOwn bool
 	// Namespace and Environment of the gauges.
 	Namespace, Environment string
+	// Heartbeat is how often the watcher refreshes its heartbeat in the
+	// root, by which the hook knows it may hand recordings off.
+	Heartbeat time.Duration
 }
 
 // JibriProbe reports the Jibri's busy status (jibristatus.Client).
@@ -72,8 +76,9 @@ type Daemon struct {
 	emf     metrics.Sink
 	probe   func(ctx context.Context) error
 
-	busy     busyDirs
-	scanErrs int
+	busy        busyDirs
+	scanErrs    int
+	heartbeatOK bool
 	// Loop goroutine only: what Jibri said last.
 	jibri      jibristatus.Status
 	jibriKnown bool
@@ -100,6 +105,9 @@ func New(opts Options, fin Finalizer, log zerolog.Logger, m *Metrics, p Protecto
 	}
 	if opts.JibriPoll <= 0 {
 		opts.JibriPoll = 10 * time.Second
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 5 * time.Second
 	}
 	return &Daemon{opts: opts, fin: fin, log: log, metrics: m, protect: p, emf: emf, probe: probe, busy: newBusyDirs()}
 }
@@ -131,6 +139,14 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 
 	rescan := time.NewTicker(d.opts.Rescan)
 	defer rescan.Stop()
+	var heartbeat <-chan time.Time
+	if !d.opts.Once {
+		t := time.NewTicker(d.opts.Heartbeat)
+		defer t.Stop()
+		heartbeat = t.C
+		d.beat()
+		defer d.withdraw()
+	}
 	var jibriTick <-chan time.Time
 	if d.opts.Jibri != nil && !d.opts.Once {
 		t := time.NewTicker(d.opts.JibriPoll)
@@ -198,6 +214,9 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 					lvl = zerolog.DebugLevel
 				}
 				wg.Add(1)
+				if e.HandedOff {
+					d.metrics.pickedUp.Inc()
+				}
 				go func(e inventory.Entry) {
 					defer wg.Done()
 					d.log.WithLevel(lvl).Str(logging.KeyDir, e.Dir).Str("reason", e.Reason).Int("attempts", e.Attempts).Msg("finalizing")
@@ -218,6 +237,7 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 
 		select {
 		case <-stop.Done():
+			d.withdraw() // no hand-off to a watcher that is leaving
 			d.log.Info().Int("in_flight", len(inflight)).Msg("stopping: no new work, draining uploads")
 			for len(inflight) > 0 {
 				finish(<-done)
@@ -236,6 +256,8 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 			t.Stop()
 		case <-rescan.C:
 			d.checkS3(stop)
+		case <-heartbeat:
+			d.beat()
 		case <-jibriTick:
 			d.pollJibri(stop) // the rescan that follows updates protection
 		case <-next.C:
@@ -305,6 +327,23 @@ func (d *Daemon) observe(ctx context.Context, entries []inventory.Entry, infligh
 		d.metrics.protected.Set(1)
 	} else {
 		d.metrics.protected.Set(0)
+	}
+}
+
+// beat refreshes the heartbeat; the loop does it, so a hung loop stops
+// beating and the hook stops handing off to it.
+func (d *Daemon) beat() {
+	if err := recdir.WriteHeartbeat(d.opts.Root, d.opts.Heartbeat, time.Now()); err != nil && d.heartbeatOK {
+		d.log.Warn().Err(err).Msg("cannot write the heartbeat: the hook will not hand recordings off")
+		d.heartbeatOK = false
+	} else if err == nil {
+		d.heartbeatOK = true
+	}
+}
+
+func (d *Daemon) withdraw() {
+	if err := recdir.RemoveHeartbeat(d.opts.Root); err != nil {
+		d.log.Warn().Err(err).Msg("cannot remove the heartbeat")
 	}
 }
 

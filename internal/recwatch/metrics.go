@@ -23,6 +23,9 @@ type Metrics struct {
 	shipped       prometheus.Counter
 	scanErrors    prometheus.Counter
 	jibriIdle     prometheus.Gauge
+	handedOff     prometheus.Counter
+	pickedUp      prometheus.Counter
+	holdSeconds   prometheus.Histogram
 }
 
 // NewMetrics registers every series.
@@ -52,11 +55,18 @@ func NewMetrics() *Metrics {
 			Help: "EMF records that finalize left in the spool and this watcher printed."}),
 		jibriIdle: prometheus.NewGauge(prometheus.GaugeOpts{Name: "jibri_recorder_idle",
 			Help: "1 while the Jibri of this task is idle and healthy (can take a recording); 0 when busy, unhealthy or not answering."}),
+		handedOff: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_handoffs_total",
+			Help: "Recordings the hook handed off to the watcher within its hold (from finalize's metric records)."}),
+		pickedUp: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_handoffs_continued_total",
+			Help: "Handed-off recordings this watcher continued."}),
+		holdSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "jibri_hook_hold_seconds",
+			Help:    "How long finalize, run as Jibri's hook, held Jibri (from finalize's metric records).",
+			Buckets: []float64{0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600}}),
 		scanErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_recordings_scan_errors_total",
 			Help: "Scans of the recordings root that failed (task protection and gauges then keep their last values)."}),
 	}
 	m.Registry.MustRegister(m.uploaded, m.failed, m.bytes, m.seconds, m.recordings, m.oldestPending,
-		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors, m.jibriIdle,
+		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors, m.jibriIdle, m.handedOff, m.pickedUp, m.holdSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range allStates {
 		m.recordings.WithLabelValues(string(s))

@@ -21,10 +21,31 @@ func (d *Daemon) ship() {
 	if d.opts.Spool == "" || d.emf == nil {
 		return
 	}
-	n, err := shipSpool(d.opts.Spool, func(line []byte) error { return d.emf.Emit(line) })
+	n, err := shipSpool(d.opts.Spool, func(line []byte) error {
+		d.observeHook(line)
+		return d.emf.Emit(line)
+	})
 	d.metrics.shipped.Add(float64(n))
 	if err != nil {
 		d.log.Warn().Err(err).Msg("cannot ship finalize metrics")
+	}
+}
+
+// observeHook feeds the hook's hold time and hand-offs, as finalize
+// reported them in its EMF records, into the Prometheus series.
+func (d *Daemon) observeHook(line []byte) {
+	var rec struct {
+		HookSeconds float64
+		HandedOff   int
+	}
+	if json.Unmarshal(line, &rec) != nil {
+		return
+	}
+	if rec.HookSeconds > 0 {
+		d.metrics.holdSeconds.Observe(rec.HookSeconds)
+	}
+	if rec.HandedOff > 0 {
+		d.metrics.handedOff.Inc()
 	}
 }
 

@@ -75,6 +75,7 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 					r.obj.Progress.Part(r.m.Name, aws.ToString(p.UploadId), recdir.Part{Number: aws.ToInt32(p.PartNumber), Size: aws.ToInt64(p.ContentLength),
 						ETag: aws.ToString(res.ETag), Checksum: pick(r.u.opts.Checksum, res.ChecksumCRC32C, res.ChecksumCRC64NVME)})
 				}
+				r.obj.gate.done(int(aws.ToInt32(p.PartNumber)))
 				r.u.failpoint(fmt.Sprintf("part-uploaded:%d", r.parts.Add(1)))
 			}
 			return out, md, err
@@ -85,7 +86,7 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 // the file is read once to compute its checksum, then compared with what
 // S3 reports for that exact version.
 func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key string, e recdir.File) (Verified, error) {
-	t := u.tracker(f, m, m.Size)
+	t := u.tracker(f, m, m.Size, nil)
 	if _, err := io.Copy(io.Discard, io.NewSectionReader(t, 0, m.Size)); err != nil {
 		return Verified{}, &localError{fmt.Errorf("upload: cannot read %s: %w", m.Name, err)}
 	}
@@ -118,7 +119,7 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		return Verified{}, fmt.Errorf("upload: cannot list parts of %s: %w", obj.Key, err)
 	}
 	u.abortStale(ctx, obj.Key, e.UploadID)
-	t := u.tracker(f, m, e.PartSize)
+	t := u.tracker(f, m, e.PartSize, nil)
 	n := int32((m.Size + e.PartSize - 1) / e.PartSize)
 	done := make([]types.CompletedPart, 0, n)
 	var send []int32
@@ -211,6 +212,14 @@ func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Objec
 	defer cancel()
 	sem := make(chan struct{}, u.opts.Concurrency)
 	for _, n := range nums {
+		if err := obj.gate.admit(int(n)); err != nil {
+			mu.Lock()
+			if first == nil {
+				first = fmt.Errorf("upload: %s: %w", obj.Key, err)
+			}
+			mu.Unlock()
+			break
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

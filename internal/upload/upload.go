@@ -64,6 +64,13 @@ type Object struct {
 	ContentType string
 	Metadata    map[string]string // user metadata, as FitMetadata returns it
 	Progress    Progress          // optional: resume and reuse across runs
+	// HandOffAt, when set, stops the upload cleanly by then: no part is
+	// started that cannot be expected to finish before it, parts in flight
+	// finish and are recorded, and Upload returns ErrHandOff with the
+	// multipart upload left for a later run to continue.
+	HandOffAt time.Time
+
+	gate *holdGate // set by Upload from HandOffAt
 }
 
 // Progress records a file's upload across runs (recdir.Store). Files are
@@ -191,6 +198,10 @@ func (u *Uploader) partSize(size int64) int64 {
 // longer references for this key are aborted.
 func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (Verified, error) {
 	started := time.Now()
+	obj.gate = newHoldGate(obj.HandOffAt)
+	if obj.gate.due() {
+		return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, ErrHandOff)
+	}
 	f, err := os.OpenFile(m.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return Verified{}, &localError{fmt.Errorf("upload: cannot open %s: %w", m.Name, err)}
@@ -273,7 +284,7 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 	if multipart {
 		u.abortStale(ctx, obj.Key, "")
 	}
-	tracker := u.tracker(f, m, partSize)
+	tracker := u.tracker(f, m, partSize, obj.gate)
 	in := &s3.PutObjectInput{
 		Bucket:            aws.String(u.opts.Bucket),
 		Key:               aws.String(obj.Key),
@@ -298,6 +309,9 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 		if errors.Is(err, ErrChanged) {
 			return Verified{}, closest(err, ErrChanged) // stopped before completion
 		}
+		if errors.Is(err, ErrHandOff) {
+			return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, ErrHandOff)
+		}
 		return Verified{}, fmt.Errorf("upload: cannot upload %s to %s: %w", m.Name, obj.Key, err)
 	}
 	local, err := tracker.Encoded()
@@ -321,8 +335,11 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 	return v, nil
 }
 
-func (u *Uploader) tracker(f *os.File, m recording.Media, partSize int64) *checksum.Tracker {
+func (u *Uploader) tracker(f *os.File, m recording.Media, partSize int64, gate *holdGate) *checksum.Tracker {
 	t := checksum.NewTracker(u.opts.Checksum, f, m.Size, partSize)
+	if gate != nil {
+		t.Gate(gate.admit)
+	}
 	if u.opts.Progress != nil {
 		var done atomic.Int64
 		t.OnRead(func(n int) { u.opts.Progress(m.Name, done.Add(int64(n)), m.Size) })

@@ -73,6 +73,9 @@ func (w *Watcher) Run(ctx context.Context, wake chan<- struct{}) {
 			if !ok {
 				return
 			}
+			if filepath.Dir(ev.Name) == w.root && strings.HasPrefix(filepath.Base(ev.Name), ".") {
+				continue // our own files in the root: heartbeat, metrics spool
+			}
 			if ev.Has(fsnotify.Create) && filepath.Dir(ev.Name) == w.root && !strings.HasPrefix(filepath.Base(ev.Name), ".") {
 				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
 					w.add(ev.Name)

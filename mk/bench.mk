@@ -32,3 +32,11 @@ $(BENCH_TOOLS)/mc:
 /usr/bin/aws:
 	command -v apt-get >/dev/null || { echo "bench: no apt-get; install the aws CLI v2 at /usr/bin/aws"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli time
+
+## bench-handoff: the hook's hold time, time to committed and parts sent twice, with and without
+## a watcher, for 100 MiB, 1 GiB and 4 GiB through a 5 MB/s-per-connection throttle to MinIO
+## (about 10 minutes); writes bench/out/handoff.md
+.PHONY: bench-handoff
+bench-handoff: tools
+	mkdir -p bench/out
+	HANDOFF_REPORT=$(CURDIR)/bench/out/handoff.md $(GO) test -run XXX -bench BenchmarkHandOff -benchtime 1x -timeout 3h ./internal/faults

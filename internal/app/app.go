@@ -41,7 +41,7 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 	}
 	up := upload.New(client, upload.Options{
 		Bucket: cfg.Bucket, PartSize: cfg.PartSizeMiB << 20, Concurrency: cfg.Concurrency, Checksum: cfg.Algorithm,
-		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
+		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, SSEMismatchWarn: cfg.SSEMismatch == "warn", Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
 		Progress: progress, Failpoint: fp,
 	})
 	runner := finalize.New(finalize.Config{

@@ -35,6 +35,7 @@ type Config struct {
 	Checksum     string
 	SSE          string
 	KMSKeyID     string
+	SSEMismatch  string
 	Tags         string
 	StorageClass string
 
@@ -88,6 +89,7 @@ func Defaults() Config {
 		LogFormat:   "auto",
 		LogLevel:    "info",
 		Hold:        "auto",
+		SSEMismatch: "fail",
 	}
 }
 
@@ -105,6 +107,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "parts uploaded in parallel (1..64)")
 	fs.StringVar(&c.Checksum, "checksum", c.Checksum, "full-object checksum: crc32c or crc64nvme")
 	fs.StringVar(&c.SSE, "sse", c.SSE, "server-side encryption: aes256 (SSE-S3), aws:kms (SSE-KMS) or none")
+	fs.StringVar(&c.SSEMismatch, "sse-mismatch", c.SSEMismatch, "a store that reports another encryption than asked: fail (files kept) or warn (commit, and say so in the log and the manifest)")
 	fs.StringVar(&c.KMSKeyID, "kms-key-id", c.KMSKeyID, "KMS key id or ARN for --sse aws:kms (default: the bucket's key)")
 	fs.StringVar(&c.Tags, "tags", c.Tags, "object tags, k=v,k2=v2")
 	fs.StringVar(&c.StorageClass, "storage-class", c.StorageClass, "S3 storage class (default: the bucket's)")
@@ -146,6 +149,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SSEMode, err = upload.ParseSSE(c.SSE); err != nil {
 		errs = append(errs, err)
+	}
+	if c.SSEMismatch != "fail" && c.SSEMismatch != "warn" {
+		errs = append(errs, fmt.Errorf("sse-mismatch %q: want fail or warn", c.SSEMismatch))
 	}
 	if c.KMSKeyID != "" && c.SSEMode != upload.SSEKMS {
 		errs = append(errs, errors.New("a KMS key id needs --sse aws:kms"))

@@ -428,6 +428,9 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			case v.SentParts() < v.Parts():
 				msg = "resumed, uploaded and verified"
 			}
+			if why := v.Encryption().Mismatch; why != "" {
+				flog.Warn().Str("sse_mismatch", why).Msg("the store did not apply the requested encryption; accepted (--sse-mismatch warn) and recorded in the manifest")
+			}
 			flog.Info().Str("version", v.VersionID()).Str("checksum", v.Checksum()).Int("parts", v.Parts()).
 				Int("parts_sent", v.SentParts()).Float64("seconds", v.Duration().Seconds()).Msg(msg)
 			verified[i], done[i] = v, true
@@ -605,6 +608,7 @@ func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verif
 			ChecksumAlgorithm: string(r.up.Algorithm()), Checksum: v.Checksum(), ChecksumType: string(types.ChecksumTypeFullObject),
 			ETag: v.ETag(), VersionID: v.VersionID(), Parts: v.Parts(), PartsSent: v.SentParts(),
 			UploadStarted: v.Started().UTC(), UploadSeconds: v.Duration().Seconds(),
+			Encryption: &manifest.Encryption{Algorithm: v.Encryption().Algorithm, KMSKeyID: v.Encryption().KMSKeyID, Mismatch: v.Encryption().Mismatch},
 		})
 	}
 	for _, name := range rec.Empty {

@@ -69,6 +69,18 @@ type File struct {
 	PartsSent         int       `json:"parts_sent"` // by the run that wrote the manifest (resume: fewer)
 	UploadStarted     time.Time `json:"upload_started"`
 	UploadSeconds     float64   `json:"upload_seconds"`
+	// Encryption is the server-side encryption as the store reported it
+	// for the stored version (not as it was asked).
+	Encryption *Encryption `json:"encryption,omitempty"`
+}
+
+// Encryption is an object's server-side encryption as its store reports it.
+type Encryption struct {
+	Algorithm string `json:"algorithm"` // AES256, aws:kms, aws:kms:dsse, or "" (none reported)
+	KMSKeyID  string `json:"kms_key_id,omitempty"`
+	// Mismatch says how it differs from what was asked, when the upload was
+	// accepted anyway (--sse-mismatch warn).
+	Mismatch string `json:"mismatch,omitempty"`
 }
 
 // Skipped is a directory entry left on disk on purpose.

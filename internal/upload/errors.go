@@ -79,6 +79,9 @@ func IsPermanent(err error) bool {
 			return true
 		}
 	}
+	if errors.Is(err, ErrSSEMismatch) {
+		return true
+	}
 	var le *localError
 	return errors.As(err, &le)
 }
@@ -86,6 +89,9 @@ func IsPermanent(err error) bool {
 // Hint returns an operator-facing explanation for a permanent S3 error, or
 // "".
 func Hint(err error) string {
+	if errors.Is(err, ErrSSEMismatch) {
+		return "the store ignores or changes server-side encryption: use a store that encrypts (MinIO with a KMS, AWS), set --sse none for a store that cannot, or accept it with --sse-mismatch warn"
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		if h, ok := permanentCodes[api.ErrorCode()]; ok {

@@ -42,14 +42,18 @@ const (
 
 // Options configure every upload.
 type Options struct {
-	Bucket       string
-	PartSize     int64 // bytes, >= 5 MiB
-	Concurrency  int   // parts in flight per file
-	Checksum     checksum.Algorithm
-	SSE          string // SSENone, SSES3 or SSEKMS
-	KMSKeyID     string // with SSEKMS; empty means the bucket's default key
-	Tags         map[string]string
-	StorageClass string
+	Bucket      string
+	PartSize    int64 // bytes, >= 5 MiB
+	Concurrency int   // parts in flight per file
+	Checksum    checksum.Algorithm
+	SSE         string // SSENone, SSES3 or SSEKMS
+	KMSKeyID    string // with SSEKMS; empty means the bucket's default key
+	// SSEMismatchWarn accepts an object whose store reports another
+	// encryption than asked (logged by the caller and recorded in the
+	// manifest) instead of failing with ErrSSEMismatch.
+	SSEMismatchWarn bool
+	Tags            map[string]string
+	StorageClass    string
 	// Progress, when set, is called as the file is read: bytes read so far
 	// (re-reads of retried parts included) and the file size.
 	Progress func(file string, done, total int64)
@@ -131,21 +135,25 @@ func New(api API, opts Options) *Uploader {
 // full-object checksum as the bytes read locally, and the local file did not
 // change while it was read. Only Upload creates one.
 type Verified struct {
-	media     recording.Media
-	key       string
-	etag      string
-	versionID string
-	checksum  string
-	multipart bool
-	parts     int
-	sentParts int  // parts sent by this run
-	reused    bool // the object was already stored by an earlier run
-	started   time.Time
-	duration  time.Duration
+	media      recording.Media
+	key        string
+	etag       string
+	versionID  string
+	checksum   string
+	multipart  bool
+	parts      int
+	sentParts  int  // parts sent by this run
+	reused     bool // the object was already stored by an earlier run
+	started    time.Time
+	duration   time.Duration
+	encryption Encryption
 }
 
 // Media returns the local file that was verified.
 func (v Verified) Media() recording.Media { return v.media }
+
+// Encryption returns the encryption the store reports for the object.
+func (v Verified) Encryption() Encryption { return v.encryption }
 
 // Key returns the object key.
 func (v Verified) Key() string { return v.key }
@@ -405,15 +413,23 @@ func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID
 	if remote != local {
 		return Verified{}, fmt.Errorf("%w: %s: S3 checksum %s, local %s", ErrMismatch, key, remote, local)
 	}
+	enc := encryptionOf(head)
+	if why := checkEncryption(u.opts.SSE, u.opts.KMSKeyID, enc); why != "" {
+		if !u.opts.SSEMismatchWarn {
+			return Verified{}, fmt.Errorf("%w: %s: %s", ErrSSEMismatch, key, why)
+		}
+		enc.Mismatch = why
+	}
 	if versionID == "" {
 		versionID = aws.ToString(head.VersionId)
 	}
 	return Verified{
-		media:     m,
-		key:       key,
-		etag:      strings.Trim(aws.ToString(head.ETag), `"`),
-		versionID: versionID,
-		checksum:  local,
+		media:      m,
+		key:        key,
+		etag:       strings.Trim(aws.ToString(head.ETag), `"`),
+		versionID:  versionID,
+		checksum:   local,
+		encryption: enc,
 	}, nil
 }
 

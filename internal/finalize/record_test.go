@@ -258,3 +258,57 @@ func TestBriefLockHolderIsWaitedFor(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A directory the previous release left (.finalize-state.json and
+// .finalize-journal.json) is finalized correctly: attempts carried on, the
+// pinned layout kept, a multipart upload that no longer exists started
+// over, a committed recording's cut cleanup finished; the legacy files go.
+func TestMigrationFromPreviousRelease(t *testing.T) {
+	legacy := filepath.Join("..", "recdir", "testdata", "legacy")
+	tests := []struct {
+		fixture string
+		media   []string
+		check   func(t *testing.T, e *env, res *Result)
+	}{
+		{"failed", []string{"room_2026-11-24-10-00-00.mp4"}, func(t *testing.T, e *env, res *Result) {
+			// The journal pinned room "room" and a start time; attempts 3 -> 4.
+			if res.Attempts != 4 || !strings.Contains(res.Files[0].Key, "/2026/11/24/room/") {
+				t.Fatalf("%+v", res)
+			}
+		}},
+		{"committed-cleanup-cut", nil, func(t *testing.T, e *env, res *Result) {
+			if !res.DirRemoved || res.ManifestKey != "recordings/2026/11/24/a/s2/manifest.json" {
+				t.Fatalf("%+v", res)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			_, conn := fake(t)
+			e := newEnv(t, conn, envOpts{bucket: "recordings"})
+			dir := recDir(t)
+			entries, err := os.ReadDir(filepath.Join(legacy, tt.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, de := range entries {
+				b, _ := os.ReadFile(filepath.Join(legacy, tt.fixture, de.Name()))
+				writeFile(t, dir, de.Name(), b)
+			}
+			for _, m := range tt.media {
+				writeFile(t, dir, m, randomBytes(t, 2000))
+			}
+			writeFile(t, dir, "metadata.json", []byte(`{"meeting_url":"https://m.example/other-room"}`))
+			res, err := e.runner.Run(context.Background(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, e, res)
+			for _, name := range []string{".finalize-state.json", ".finalize-journal.json"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+					t.Errorf("%s left behind", name)
+				}
+			}
+		})
+	}
+}

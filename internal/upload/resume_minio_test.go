@@ -122,6 +122,24 @@ func TestResumeMinIO(t *testing.T) {
 					t.Errorf("unfinished uploads left: %v", ids)
 				}
 			})
+			t.Run("resumes with its own part size after the part size changed", func(t *testing.T) {
+				e := newResumeEnv(t, srv, "psize-"+string(alg))
+				entry := e.interrupted(t, alg, 3)
+				jr, err := recdir.Open(e.dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The operator changed --part-size since: the upload that
+				// began with 5 MiB parts still continues with them.
+				u := New(e.client, Options{Bucket: e.bucket, PartSize: 8 << 20, Concurrency: 1, Checksum: alg, SSE: SSES3})
+				v, err := u.Upload(context.Background(), e.m, Object{Key: e.key, Progress: jr})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v.Parts() != 5 || v.SentParts() != 5-len(entry.Parts) {
+					t.Errorf("parts %d, sent %d after %d stored: the upload started over", v.Parts(), v.SentParts(), len(entry.Parts))
+				}
+			})
 			t.Run("a stored part with other bytes is sent again", func(t *testing.T) {
 				e := newResumeEnv(t, srv, "bad-part-"+string(alg))
 				entry := e.interrupted(t, alg, 3)

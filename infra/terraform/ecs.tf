@@ -81,15 +81,11 @@ locals {
     WantedBy=multi-user.target
   EOT
 
+  # ecs.config first, so a failure below can never leave an agent registering elsewhere; the agent
+  # then requires the IMDS block (fail closed: a host whose block fails never takes tasks).
   user_data = { for k, c in local.capacity : k => <<-EOT
     #!/bin/bash
     set -euo pipefail
-    cat >/etc/systemd/system/block-imds-for-containers.service <<'UNIT'
-    ${trimspace(local.imds_block_unit)}
-    UNIT
-    systemctl daemon-reload
-    systemctl enable --now block-imds-for-containers.service
-    ${trimspace(c.extra_files)}
     cat >>/etc/ecs/ecs.config <<'CFG'
     ECS_CLUSTER=${local.cluster_name}
     ECS_ENABLE_TASK_IAM_ROLE=true
@@ -100,6 +96,18 @@ locals {
     ECS_CONTAINER_STOP_TIMEOUT=120s
     ECS_INSTANCE_ATTRIBUTES={"tier":"${k}"}
     CFG
+    ${trimspace(c.extra_files)}
+    cat >/etc/systemd/system/block-imds-for-containers.service <<'UNIT'
+    ${trimspace(local.imds_block_unit)}
+    UNIT
+    mkdir -p /etc/systemd/system/ecs.service.d
+    cat >/etc/systemd/system/ecs.service.d/10-block-imds.conf <<'UNIT'
+    [Unit]
+    Requires=block-imds-for-containers.service
+    After=block-imds-for-containers.service
+    UNIT
+    systemctl daemon-reload
+    systemctl enable --now block-imds-for-containers.service
   EOT
   }
 }

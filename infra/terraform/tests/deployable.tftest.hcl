@@ -520,6 +520,8 @@ run "tasks_cannot_reach_imds" {
       strcontains(base64decode(lt.user_data), "ECS_AWSVPC_BLOCK_IMDS=true"),
       strcontains(base64decode(lt.user_data), "iptables -w -I OUTPUT 1 -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j DROP"),
       strcontains(base64decode(lt.user_data), "systemctl enable --now block-imds-for-containers.service"),
+      # Fail closed: the agent does not start without the block.
+      strcontains(base64decode(lt.user_data), "Requires=block-imds-for-containers.service"),
     ]]))
     error_message = "every host blocks IMDS for awsvpc tasks and for non-root host-network processes"
   }

@@ -179,9 +179,10 @@ func handOffTwo(t *testing.T, h *harness) row {
 	var wg sync.WaitGroup
 	var ra, rb result
 	var helda, heldb time.Duration
+	henv := append(append([]string(nil), env...), holdEnv) // one slice, read by both
 	wg.Add(2)
-	go func() { defer wg.Done(); ra, helda = hook(t, append(env, holdEnv), a.dir) }()
-	go func() { defer wg.Done(); rb, heldb = hook(t, append(env, holdEnv), b.dir) }()
+	go func() { defer wg.Done(); ra, helda = hook(t, henv, a.dir) }()
+	go func() { defer wg.Done(); rb, heldb = hook(t, henv, b.dir) }()
 	wg.Wait()
 	if ra.code != 0 || rb.code != 0 {
 		t.Fatalf("hooks exit %d and %d\n%s\n%s", ra.code, rb.code, ra.stderr, rb.stderr)

@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -155,7 +156,9 @@ func (s *Server) start(bin string) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := client.Get(s.Endpoint + "/minio/health/live")
+		// ready, not live: live answers before the object layer is up,
+		// and the first request then gets 503 XMinioServerNotInitialized.
+		resp, err := client.Get(s.Endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -211,10 +214,18 @@ func (s *Server) Bucket(t testing.TB, name string) string {
 	t.Helper()
 	ctx := context.Background()
 	c := s.Client(t)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
+		var api interface{ ErrorCode() string }
+		if err == nil || !errors.As(err, &api) || api.ErrorCode() != "XMinioServerNotInitialized" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatalf("create bucket: %v", err)
 	}
-	_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+	_, err = c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
 		Bucket:                  aws.String(name),
 		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
 	})

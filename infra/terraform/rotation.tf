@@ -90,13 +90,17 @@ resource "aws_lambda_function" "rotation" {
   # Read only when the package exists: validate and the offline tests run without it (apply
   # needs it, and fails clearly when it is missing).
   source_code_hash = fileexists(local.rotation_zip) ? filebase64sha256(local.rotation_zip) : null
-  timeout          = 60
-  memory_size      = 128
+  # finishSecret waits for each service to become stable before rolling the next (core, jvb,
+  # jibri): minutes, so Lambda's maximum; a rotation retried by Secrets Manager resumes the roll.
+  timeout     = 900
+  memory_size = 128
 
   environment {
     variables = {
       ECS_CLUSTER  = local.cluster_name
       ECS_SERVICES = join(",", local.rotated_services)
+      # Every new version holds every key, even one the current value lacks.
+      SECRET_KEYS = join(",", local.secret_keys)
     }
   }
 

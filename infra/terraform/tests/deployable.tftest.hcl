@@ -682,6 +682,16 @@ run "secret_rotation" {
     error_message = "the function rolls core first, then jvb, then jibri"
   }
   assert {
+    condition     = aws_lambda_function.rotation.environment[0].variables.SECRET_KEYS == "JICOFO_AUTH_PASSWORD,JICOFO_COMPONENT_SECRET,JVB_AUTH_PASSWORD,JIBRI_XMPP_PASSWORD,JIBRI_RECORDER_PASSWORD,JIGASI_XMPP_PASSWORD,JIGASI_TRANSCRIBER_PASSWORD"
+    error_message = "the function regenerates every key of local.secret_keys"
+  }
+  assert {
+    # Lambda's maximum (Lambda Developer Guide, "Configure Lambda function timeout"): it waits for
+    # each service to be stable before the next.
+    condition     = aws_lambda_function.rotation.timeout == 900
+    error_message = "the rotation needs minutes: timeout 900 s"
+  }
+  assert {
     condition = alltrue([
       aws_lambda_permission.rotation.principal == "secretsmanager.amazonaws.com",
       aws_lambda_permission.rotation.source_arn == aws_secretsmanager_secret.jitsi.arn,

@@ -127,6 +127,9 @@ locals {
       DISPLAY                              = ":0"
       JIBRI_RECORDING_DIR                  = "/storage/recordings"
       JIBRI_FINALIZE_RECORDING_SCRIPT_PATH = "/usr/local/bin/finalize"
+      # Give Jibri back within the hold: a recording not committed by then is handed to the
+      # recwatch beside it (only while its heartbeat is fresh; never without one).
+      JIBRI_UPLOAD_HOLD = var.recording_hold
     })
     recwatch = merge(local.uploader_env, {
       JIBRI_UPLOAD_ROOT = "/storage/recordings"

@@ -486,3 +486,13 @@ variable "tags" {
 }
 
 
+
+variable "recording_hold" {
+  description = "How long Jibri's finalize hook holds the recorder before it hands an unfinished upload to the recwatch sidecar: auto (20s), a duration such as 30s, or 0 (never hand off)."
+  type        = string
+  default     = "auto"
+  validation {
+    condition     = can(regex("^(auto|0|[0-9]+(ms|s|m))$", var.recording_hold))
+    error_message = "recording_hold is auto, 0 or a duration such as 20s or 2m."
+  }
+}

@@ -373,6 +373,14 @@ run "containers" {
     error_message = "the hook gets 10 minutes per attempt (Jibri waits for it), the sidecar an hour"
   }
   assert {
+    # Jibri stays BUSY until the finalize program exits (jibri's finalize runner waits with no
+    # timeout): the hook hands long uploads to recwatch after its hold.
+    condition = alltrue([for c in jsondecode(aws_ecs_task_definition.jibri[0].container_definitions) :
+      c.name != "jibri" || contains(c.environment, { name = "JIBRI_UPLOAD_HOLD", value = "auto" })
+    ])
+    error_message = "the Jibri hook hands off to recwatch after its hold (JIBRI_UPLOAD_HOLD=auto)"
+  }
+  assert {
     condition = alltrue([for td in [aws_ecs_task_definition.core, aws_ecs_task_definition.jvb, aws_ecs_task_definition.jibri[0]] :
       alltrue([for c in jsondecode(td.container_definitions) : c.readonlyRootFilesystem])
     ])

@@ -2,14 +2,14 @@ package confwatch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/jitsi-recorder/jibri-s3/internal/jvbstats"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
-	"github.com/rs/zerolog"
 )
 
 // Log field names.
@@ -243,27 +243,10 @@ type Gauges struct {
 // single dimension Environment. Summed over the bridges, Conferences and
 // Participants are the platform's current totals.
 func (g Gauges) EMF(namespace, environment string, at time.Time) ([]byte, error) {
-	doc := map[string]any{
-		"_aws": map[string]any{
-			"Timestamp": at.UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace":  namespace,
-				"Dimensions": [][]string{{"Environment"}},
-				"Metrics": []map[string]string{
-					{"Name": "Conferences", "Unit": "Count"},
-					{"Name": "Participants", "Unit": "Count"},
-					{"Name": "MaxConferences", "Unit": "Count"},
-					{"Name": "MaxParticipants", "Unit": "Count"},
-				},
-			}},
-		},
-		"Environment":     environment,
-		"Conferences":     g.Conferences,
-		"Participants":    g.Participants,
-		"MaxConferences":  g.MaxConferences,
-		"MaxParticipants": g.MaxParticipants,
-	}
-	b, err := json.Marshal(doc)
+	b, err := metrics.Gauges(namespace, environment, at, map[string]float64{
+		"Conferences": float64(g.Conferences), "Participants": float64(g.Participants),
+		"MaxConferences": float64(g.MaxConferences), "MaxParticipants": float64(g.MaxParticipants),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("confwatch: cannot encode metrics: %w", err)
 	}

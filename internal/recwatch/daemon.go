@@ -191,7 +191,8 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 		var wakeAt time.Time
 		now := time.Now()
 		for _, e := range entries {
-			if e.State == inventory.Pending && !d.busy.ready(e.Dir, now) {
+			// A hand-off means the hook has released the lock: no backoff.
+			if e.State == inventory.Pending && !e.HandedOff && !d.busy.ready(e.Dir, now) {
 				// Another finalizer holds it: back off instead of spinning.
 				if at := d.busy.until(e.Dir); wakeAt.IsZero() || at.Before(wakeAt) {
 					wakeAt = at

@@ -16,6 +16,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/inventory"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 )
 
 // lockedFinalizer answers as finalize does when the hook holds the lock.
@@ -105,5 +106,53 @@ func TestFailedScanKeepsProtection(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "cannot scan recordings root"); n != 1 {
 		t.Fatalf("%d scan-failure log lines, want 1 (then rate-limited)", n)
+	}
+}
+
+// scriptedFinalizer answers ErrLocked for its first locked calls, then
+// success, and records when each call came.
+type scriptedFinalizer struct {
+	locked int
+	mu     sync.Mutex
+	calls  []time.Time
+}
+
+func (s *scriptedFinalizer) Run(ctx context.Context, dir string) (*finalize.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, time.Now())
+	if len(s.calls) <= s.locked {
+		return nil, fmt.Errorf("%w: held by the hook", finalize.ErrLocked)
+	}
+	return &finalize.Result{Dir: dir}, nil
+}
+
+func (s *scriptedFinalizer) snapshot() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.calls...)
+}
+
+// A recording in lock backoff (the hook was uploading it) is taken at once
+// when the hook hands it off, not after the backoff.
+func TestHandOffBypassesLockBackoff(t *testing.T) {
+	root := t.TempDir()
+	dir := recording(t, root, "handed", 100, true, true)
+	if err := recdir.Save(dir, &recdir.Record{Attempts: 1}); err != nil { // the hook's run, in progress
+		t.Fatal(err)
+	}
+	fin := &scriptedFinalizer{locked: 2}
+	var logs bytes.Buffer
+	stop := start(quietDaemon(root, fin, nil, &logs))
+	defer stop()
+	waitFor(t, 3*time.Second, "two locked attempts", func() bool { return len(fin.snapshot()) >= 2 })
+	// Now in a 2 s backoff. The hook hands off.
+	handedAt := time.Now()
+	if err := recdir.Save(dir, &recdir.Record{Attempts: 1, HandedOff: true, HandedOffAt: handedAt}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "the continuation", func() bool { return len(fin.snapshot()) >= 3 })
+	if d := fin.snapshot()[2].Sub(handedAt); d > time.Second {
+		t.Fatalf("continued %s after the hand-off: the lock backoff was not bypassed", d)
 	}
 }

@@ -22,7 +22,15 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
 
-// errUploadGone: the journaled multipart upload no longer exists.
+// refusedAssembly are CompleteMultipartUpload errors after which the
+// recorded upload is worthless: start over instead of retrying it.
+var refusedAssembly = map[string]bool{
+	"XAmzContentChecksumMismatch": true, "BadDigest": true, "InvalidPart": true, "InvalidPartOrder": true, "NoSuchUpload": true,
+	"InvalidRequest": true,
+}
+
+// errUploadGone: the recorded multipart upload no longer exists, or S3 refused
+// to assemble it.
 var errUploadGone = errors.New("upload: multipart upload no longer exists")
 
 // identity is what the record keeps of a file whose upload begins now.
@@ -169,6 +177,16 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 	set(u.opts.Checksum, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, local)
 	out, err := u.api.CompleteMultipartUpload(ctx, in)
 	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && refusedAssembly[api.ErrorCode()] {
+			// The stored parts, each proven to hold the local bytes, do not
+			// assemble into an object S3 accepts: an upload of another
+			// checksum type does this (the test), and it was seen once on
+			// MinIO after a kill -9 mid-upload. Nothing was stored: abandon
+			// this upload and send the file again from scratch.
+			u.abort(ctx, obj.Key, e.UploadID)
+			return Verified{}, fmt.Errorf("%w: S3 refused to assemble it: %v", errUploadGone, err)
+		}
 		return Verified{}, fmt.Errorf("upload: cannot complete resumed upload of %s: %w", obj.Key, err)
 	}
 	u.completed(obj, m, e.PartSize, aws.ToString(out.VersionId), local)

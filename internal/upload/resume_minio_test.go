@@ -140,6 +140,64 @@ func TestResumeMinIO(t *testing.T) {
 					t.Errorf("parts %d, sent %d after %d stored: the upload started over", v.Parts(), v.SentParts(), len(entry.Parts))
 				}
 			})
+			t.Run("an upload completed by a run killed before recording it", func(t *testing.T) {
+				e := newResumeEnv(t, srv, "done-unrecorded-"+string(alg))
+				entry := e.interrupted(t, alg, 5) // every part stored
+				// The killed run had sent CompleteMultipartUpload and died
+				// before the record said so.
+				listed, err := e.client.ListParts(context.Background(), &s3.ListPartsInput{Bucket: &e.bucket, Key: &e.key, UploadId: aws.String(entry.UploadID)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var parts []types.CompletedPart
+				for _, p := range listed.Parts {
+					cp := types.CompletedPart{PartNumber: p.PartNumber, ETag: p.ETag}
+					set(alg, &cp.ChecksumCRC32C, &cp.ChecksumCRC64NVME, pick(alg, p.ChecksumCRC32C, p.ChecksumCRC64NVME))
+					parts = append(parts, cp)
+				}
+				b, _ := os.ReadFile(e.m.Path)
+				in := &s3.CompleteMultipartUploadInput{Bucket: &e.bucket, Key: &e.key, UploadId: aws.String(entry.UploadID),
+					MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, ChecksumType: types.ChecksumTypeFullObject}
+				set(alg, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, alg.Sum(b))
+				if _, err := e.client.CompleteMultipartUpload(context.Background(), in); err != nil {
+					t.Fatal(err)
+				}
+				v, sent := e.resumed(t, alg)
+				if sent != 0 || !v.Reused() {
+					t.Errorf("sent %d parts, reused %v: the stored object was not recognised", sent, v.Reused())
+				}
+			})
+			t.Run("an upload S3 refuses to assemble starts over", func(t *testing.T) {
+				e := newResumeEnv(t, srv, "refused-"+string(alg))
+				entry := e.interrupted(t, alg, 3)
+				// Part 2 replaced by other bytes whose checksum the listing
+				// reports as the local one cannot be made on a real server;
+				// a part stored under another checksum type can: drop the
+				// full-object upload and record a composite one in its place.
+				cm, err := e.client.CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: &e.bucket, Key: &e.key,
+					ChecksumAlgorithm: types.ChecksumAlgorithm(alg), ChecksumType: types.ChecksumTypeComposite, ServerSideEncryption: types.ServerSideEncryptionAes256})
+				if err != nil {
+					t.Skipf("the server does not take a composite %s upload: %v", alg, err)
+				}
+				b, _ := os.ReadFile(e.m.Path)
+				jr, _ := recdir.Open(e.dir)
+				jr.Begin(e.m.Name, recdir.File{Key: e.key, UploadID: aws.ToString(cm.UploadId), PartSize: entry.PartSize, Algorithm: entry.Algorithm,
+					Size: entry.Size, ModTimeNs: entry.ModTimeNs, Dev: entry.Dev, Ino: entry.Ino})
+				for n := int32(1); n <= 5; n++ {
+					off := int64(n-1) * (5 << 20)
+					part := b[off:min(off+5<<20, int64(len(b)))]
+					if _, err := e.client.UploadPart(context.Background(), &s3.UploadPartInput{Bucket: &e.bucket, Key: &e.key, UploadId: cm.UploadId,
+						PartNumber: aws.Int32(n), Body: bytes.NewReader(part), ContentLength: aws.Int64(int64(len(part))), ChecksumAlgorithm: types.ChecksumAlgorithm(alg)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := jr.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				// resumed fails unless the upload ends with the local bytes stored.
+				v, sent := e.resumed(t, alg)
+				t.Logf("parts %d, sent %d, reused %v", v.Parts(), sent, v.Reused())
+			})
 			t.Run("a stored part with other bytes is sent again", func(t *testing.T) {
 				e := newResumeEnv(t, srv, "bad-part-"+string(alg))
 				entry := e.interrupted(t, alg, 3)

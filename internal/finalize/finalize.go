@@ -283,11 +283,7 @@ func (r *Runner) handOff(log zerolog.Logger, store *recdir.Store, rec *recording
 	}
 	res := &Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, HandedOff: true,
 		Duration: time.Since(runStart)}
-	for name, f := range store.Record().Files {
-		stored, total := storedParts(name, f, rec)
-		res.PartsStored += stored
-		res.PartsTotal += total
-	}
+	res.PartsStored, res.PartsTotal = store.Record().Progress()
 	log.Info().Dur("hold", r.cfg.Hold).Int("parts_stored", res.PartsStored).Int("parts_total", res.PartsTotal).
 		Msg("handed off to the watcher: not committed yet, the watcher continues the upload")
 	m := metrics.Record{Outcome: metrics.OutcomeHandedOff, HandedOff: true, Seconds: res.Duration.Seconds(), Attempts: attempts, Files: len(rec.Media), Source: r.cfg.Source, Session: rec.Session}
@@ -296,25 +292,6 @@ func (r *Runner) handOff(log zerolog.Logger, store *recdir.Store, rec *recording
 	}
 	r.emit(log, m)
 	return res
-}
-
-// storedParts returns how many parts of the file f describes are stored,
-// of how many.
-func storedParts(name string, f *recdir.File, rec *recording.Recording) (stored, total int) {
-	var size int64 = -1
-	for _, m := range rec.Media {
-		if m.Name == name {
-			size = m.Size
-		}
-	}
-	switch {
-	case f.Status == recdir.FileCompleted:
-		n := max(1, len(f.Parts))
-		return n, n
-	case f.Status == recdir.FileUploading && f.PartSize > 0 && size >= 0:
-		return len(f.Parts), int((size + f.PartSize - 1) / f.PartSize)
-	}
-	return 0, 0
 }
 
 // finishCleanup completes the cleanup of a recording an earlier run

@@ -186,15 +186,7 @@ func Classify(dir string, now time.Time, p Policy, locked LockProbe) (Entry, err
 	}
 	e.Attempts, e.Manifest, e.Committed = rec.Attempts, rec.Manifest, rec.IsCommitted()
 	e.Outcome, e.Hint, e.HandedOff = string(rec.Outcome), rec.Hint, rec.HandedOff
-	for _, f := range rec.Files {
-		switch {
-		case f.Status == recdir.FileCompleted:
-			e.PartsStored, e.PartsTotal = e.PartsStored+max(1, len(f.Parts)), e.PartsTotal+max(1, len(f.Parts))
-		case f.Status == recdir.FileUploading && f.PartSize > 0:
-			e.PartsStored += len(f.Parts)
-			e.PartsTotal += int((f.Size + f.PartSize - 1) / f.PartSize)
-		}
-	}
+	e.PartsStored, e.PartsTotal = rec.Progress()
 	if rec.LastError != "" {
 		e.LastError = rec.LastError
 	}

@@ -113,6 +113,22 @@ func (r *Record) IsCommitted() bool { return r.Manifest != "" }
 // Failed reports whether the last attempt failed.
 func (r *Record) Failed() bool { return r.Outcome != "" }
 
+// Progress returns the parts stored so far and the parts in all, over the
+// files whose upload began (a completed file counts all of its parts).
+func (r *Record) Progress() (stored, total int) {
+	for _, f := range r.Files {
+		switch {
+		case f.Status == FileCompleted:
+			n := max(1, len(f.Parts))
+			stored, total = stored+n, total+n
+		case f.Status == FileUploading && f.PartSize > 0:
+			stored += len(f.Parts)
+			total += int((f.Size + f.PartSize - 1) / f.PartSize)
+		}
+	}
+	return stored, total
+}
+
 // Clone returns a deep copy.
 func (r *Record) Clone() *Record {
 	c := *r

@@ -57,11 +57,14 @@ type File struct {
 	Dev       uint64 `json:"dev,omitempty"`
 	Ino       uint64 `json:"ino,omitempty"`
 
-	UploadID  string    `json:"upload_id,omitempty"`
-	PartSize  int64     `json:"part_size,omitempty"`
-	Algorithm string    `json:"checksum_algorithm,omitempty"`
-	Parts     []Part    `json:"parts,omitempty"`
-	Started   time.Time `json:"started,omitzero"`
+	UploadID  string `json:"upload_id,omitempty"`
+	PartSize  int64  `json:"part_size,omitempty"`
+	Algorithm string `json:"checksum_algorithm,omitempty"`
+	// Verify is the verification mode of the upload (package upload owns
+	// the names); empty for the full-object checksum.
+	Verify  string    `json:"verify,omitempty"`
+	Parts   []Part    `json:"parts,omitempty"`
+	Started time.Time `json:"started,omitzero"`
 
 	VersionID string `json:"version_id,omitempty"`
 	Checksum  string `json:"checksum,omitempty"`

@@ -34,6 +34,14 @@ const MetricsDir = ".finalize-metrics"
 // (see Heartbeat).
 const HeartbeatFile = ".finalize-watcher.json"
 
+// OutboxDir is the directory, in the recordings root, where finalize
+// queues the events of committed recordings until every webhook has them
+// (package outbox owns its content).
+const OutboxDir = ".finalize-outbox"
+
+// OutboxPath returns the outbox directory of the recordings root.
+func OutboxPath(root string) string { return filepath.Join(root, OutboxDir) }
+
 // MetricsSpool returns the EMF spool file of the recordings root.
 func MetricsSpool(root string) string {
 	return filepath.Join(root, MetricsDir, "emf.jsonl")

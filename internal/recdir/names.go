@@ -34,6 +34,14 @@ const MetricsDir = ".finalize-metrics"
 // (see Heartbeat).
 const HeartbeatFile = ".finalize-watcher.json"
 
+// ProbeCacheFile, in the recordings root, caches what the store probe
+// found per endpoint and bucket (package probe owns its content), so that
+// --verify auto probes once, not on every run.
+const ProbeCacheFile = ".finalize-probe.json"
+
+// ProbeCache returns the probe cache of the recordings root.
+func ProbeCache(root string) string { return filepath.Join(root, ProbeCacheFile) }
+
 // OutboxDir is the directory, in the recordings root, where finalize
 // queues the events of committed recordings until every webhook has them
 // (package outbox owns its content).

@@ -57,6 +57,14 @@ type File struct {
 	Dev       uint64 `json:"dev,omitempty"`
 	Ino       uint64 `json:"ino,omitempty"`
 
+	// Rearranged names the byte layout the object was uploaded in when it
+	// is not the file's own ("faststart-v1": an MP4 with its moov moved in
+	// front of its media), and ObjectSize is then the object's length. It
+	// is part of the identity: parts, part count and checksum are those of
+	// that layout, so a run that would send another layout starts over.
+	Rearranged string `json:"rearranged,omitempty"`
+	ObjectSize int64  `json:"object_size,omitempty"`
+
 	UploadID  string `json:"upload_id,omitempty"`
 	PartSize  int64  `json:"part_size,omitempty"`
 	Algorithm string `json:"checksum_algorithm,omitempty"`
@@ -68,6 +76,15 @@ type File struct {
 
 	VersionID string `json:"version_id,omitempty"`
 	Checksum  string `json:"checksum,omitempty"`
+}
+
+// UploadSize is the length of what is uploaded: the object's when the
+// file is rearranged, else the file's.
+func (f *File) UploadSize() int64 {
+	if f.Rearranged != "" {
+		return f.ObjectSize
+	}
+	return f.Size
 }
 
 // Layout pins what the object keys were derived from in the first run.
@@ -126,7 +143,7 @@ func (r *Record) Progress() (stored, total int) {
 			stored, total = stored+n, total+n
 		case f.Status == FileUploading && f.PartSize > 0:
 			stored += len(f.Parts)
-			total += int((f.Size + f.PartSize - 1) / f.PartSize)
+			total += int((f.UploadSize() + f.PartSize - 1) / f.PartSize)
 		}
 	}
 	return stored, total
@@ -181,7 +198,7 @@ func (r *Record) check() error {
 		return fmt.Errorf("%w: unknown outcome %q", ErrCorrupt, r.Outcome)
 	}
 	for name, f := range r.Files {
-		if f == nil || f.Key == "" || f.Size < 0 || f.PartSize < 0 {
+		if f == nil || f.Key == "" || f.Size < 0 || f.PartSize < 0 || f.ObjectSize < 0 || (f.Rearranged != "") != (f.ObjectSize > 0) {
 			return fmt.Errorf("%w: bad entry for %q", ErrCorrupt, name)
 		}
 		switch f.Status {

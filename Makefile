@@ -10,9 +10,11 @@ MINIO := $(TOOLS)/minio
 STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck
 export JIBRI_S3_REQUIRE_MINIO := 1
+# Tests that make recordings with Debian's ffmpeg (internal/mediatest) fail without it.
+export JIBRI_S3_REQUIRE_FFMPEG := 1
 export MINIO_BIN := $(MINIO)
 
-.PHONY: all build test check vet staticcheck fmt tidy tools demo bench-upload fuzz faults clean
+.PHONY: all build test check vet staticcheck fmt tidy tools demo bench-upload fuzz faults clean media-long
 
 # Infrastructure checks (infra-check) and the peer benchmark (bench) live in their own files.
 include mk/*.mk
@@ -70,6 +72,12 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/recdir
 	$(GO) test -run XXX -fuzz FuzzFitMetadata -fuzztime 30s ./internal/upload
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/jibristatus
+	$(GO) test -run XXX -fuzz '^FuzzInspect$$' -fuzztime 30s ./internal/mp4
+
+## media-long: an hour of recording per MP4 variant, made with ffmpeg on the fly (cached in .cache/media)
+## and checked against ffprobe; about a minute of CPU per file, so not part of make test
+media-long:
+	JIBRI_S3_LONG_MEDIA=1 JIBRI_S3_MEDIA_CACHE=$(CURDIR)/.cache/media $(GO) test -count=1 -timeout 30m -run TestHourLong -v ./internal/mp4
 
 ## faults: the fault-injection suite alone (also part of make test); prints the table, writes bench/out/faults.md
 faults: tools

@@ -49,8 +49,12 @@ type Record struct {
 	CleanupFailed bool
 	HandedOff     bool    // the hook stopped within its hold and left the rest to the watcher
 	HookSeconds   float64 // finalize run as Jibri's hook: how long it held Jibri (0: not the hook)
-	Source        string  // "finalize" or "recwatch"
-	Session       string  // property, not a dimension
+	// Unplayable counts the committed media files no player can open (an
+	// MP4 without its moov index: ffmpeg killed before it finished). They
+	// are uploaded and verified like any other file, and flagged.
+	Unplayable int
+	Source     string // "finalize" or "recwatch"
+	Session    string // property, not a dimension
 }
 
 // EMF renders r as one CloudWatch EMF JSON document.
@@ -87,6 +91,7 @@ func (r Record) EMF(namespace, environment string, at time.Time) ([]byte, error)
 					{"Name": "UploadSeconds", "Unit": "Seconds"},
 					{"Name": "Attempts", "Unit": "Count"},
 					{"Name": "HandedOff", "Unit": "Count"},
+					{"Name": "Unplayable", "Unit": "Count"},
 				},
 			}},
 		},
@@ -98,6 +103,7 @@ func (r Record) EMF(namespace, environment string, at time.Time) ([]byte, error)
 		"UploadSeconds":      r.Seconds,
 		"Attempts":           r.Attempts,
 		"HandedOff":          handedOff,
+		"Unplayable":         r.Unplayable,
 		"Files":              r.Files,
 		"Outcome":            r.Outcome,
 		"Source":             r.Source,

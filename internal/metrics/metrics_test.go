@@ -74,3 +74,32 @@ func TestFileSinkConcurrentLines(t *testing.T) {
 		t.Fatalf("%d lines", n)
 	}
 }
+
+// TestEMFUnplayable: the count of unplayable files is a declared metric,
+// present (as 0) on every record so that an alarm on it has data.
+func TestEMFUnplayable(t *testing.T) {
+	for _, n := range []int{0, 2} {
+		doc, err := Record{Outcome: OutcomeSuccess, Files: 3, Unplayable: n}.EMF("", "prod", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			AWS struct {
+				CloudWatchMetrics []struct {
+					Metrics []struct{ Name, Unit string }
+				}
+			} `json:"_aws"`
+			Unplayable *int
+		}
+		if err := json.Unmarshal(doc, &m); err != nil {
+			t.Fatal(err)
+		}
+		declared := false
+		for _, mt := range m.AWS.CloudWatchMetrics[0].Metrics {
+			declared = declared || mt.Name == "Unplayable" && mt.Unit == "Count"
+		}
+		if !declared || m.Unplayable == nil || *m.Unplayable != n {
+			t.Errorf("Unplayable %d: declared %v, value %v in %s", n, declared, m.Unplayable, doc)
+		}
+	}
+}

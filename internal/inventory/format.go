@@ -55,6 +55,9 @@ func WriteTable(w io.Writer, root string, now time.Time, entries []Entry) error 
 		if e.PartsTotal > 0 && !e.Committed {
 			detail = strings.TrimSpace(fmt.Sprintf("%s (%d/%d parts stored)", detail, e.PartsStored, e.PartsTotal))
 		}
+		if len(e.Unplayable) > 0 {
+			detail = strings.TrimSpace(detail + " UNPLAYABLE " + truncate(strings.Join(e.Unplayable, "; "), 100))
+		}
 		if (e.State == Failed || e.State == Stuck || e.State == Pending) && e.LastError != "" {
 			detail = strings.TrimSpace(detail + ": " + truncate(e.LastError, 100))
 		}

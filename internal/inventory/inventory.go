@@ -81,6 +81,9 @@ type Entry struct {
 	// parts in all (files not begun count zero of theirs).
 	PartsStored int `json:"parts_stored,omitempty"`
 	PartsTotal  int `json:"parts_total,omitempty"`
+	// Unplayable lists the files finalize found no player can open, as
+	// "name: why" (from the record; they are uploaded all the same).
+	Unplayable []string `json:"unplayable,omitempty"`
 }
 
 // Age returns how long ago the oldest file was last written.
@@ -187,6 +190,7 @@ func Classify(dir string, now time.Time, p Policy, locked LockProbe) (Entry, err
 	e.Attempts, e.Manifest, e.Committed = rec.Attempts, rec.Manifest, rec.IsCommitted()
 	e.Outcome, e.Hint, e.HandedOff = string(rec.Outcome), rec.Hint, rec.HandedOff
 	e.PartsStored, e.PartsTotal = rec.Progress()
+	e.Unplayable = unplayable(rec)
 	if rec.LastError != "" {
 		e.LastError = rec.LastError
 	}
@@ -274,4 +278,16 @@ func RetryDelay(p Policy, session string, attempts int) time.Duration {
 	fmt.Fprintf(h, "%s/%d", session, attempts)
 	frac := 0.5 + float64(h.Sum32()%1000)/2000
 	return time.Duration(float64(d) * frac)
+}
+
+// unplayable lists the record's files flagged unplayable, by name.
+func unplayable(rec *recdir.Record) []string {
+	var out []string
+	for name, f := range rec.Files {
+		if f != nil && f.Unplayable != "" {
+			out = append(out, name+": "+f.Unplayable)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

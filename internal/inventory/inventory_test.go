@@ -168,3 +168,51 @@ func TestScanSurvivesBadEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestUnplayableShown: a file finalize flagged unplayable is listed by the
+// status (table and JSON) whatever the state, so an operator sees it
+// before and after the upload.
+func TestUnplayableShown(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	root := t.TempDir()
+	name := "r_2026-11-24-11-00-00.mp4"
+	why := "no moov box: the index was never written"
+	for _, c := range []struct {
+		session string
+		rec     *recdir.Record
+		want    State
+	}{
+		{"failed", &recdir.Record{Outcome: recdir.OutcomeFailed, Attempts: 1, LastError: "boom", Updated: now, Files: map[string]*recdir.File{name: {Key: "k", Unplayable: why}}}, Failed},
+		{"kept", &recdir.Record{Manifest: "m", Kept: true, Files: map[string]*recdir.File{name: {Key: "k", Unplayable: why}, "b.mp4": {Key: "k2"}}}, Kept},
+	} {
+		dir := mk(t, root, c.session, nil, now.Add(-time.Hour))
+		if err := recdir.Save(dir, c.rec); err != nil {
+			t.Fatal(err)
+		}
+		mk(t, root, c.session, map[string]string{name: "video", "metadata.json": "{}"}, now.Add(-time.Hour))
+		e, err := Classify(dir, now, DefaultPolicy(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.State != c.want || len(e.Unplayable) != 1 || e.Unplayable[0] != name+": "+why {
+			t.Fatalf("%s: state %s, unplayable %q", c.session, e.State, e.Unplayable)
+		}
+	}
+	entries, err := Scan(root, now, DefaultPolicy(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table, js bytes.Buffer
+	if err := WriteTable(&table, root, now, entries); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(table.String(), "UNPLAYABLE "+name); n != 2 {
+		t.Errorf("table shows %d unplayable files, want 2:\n%s", n, table.String())
+	}
+	if err := WriteJSON(&js, root, now, entries); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(js.String(), `"unplayable": [`); n != 2 {
+		t.Errorf("JSON shows %d unplayable lists, want 2:\n%s", n, js.String())
+	}
+}

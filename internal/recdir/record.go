@@ -76,6 +76,12 @@ type File struct {
 
 	VersionID string `json:"version_id,omitempty"`
 	Checksum  string `json:"checksum,omitempty"`
+
+	// Unplayable says why no player can open the file (an MP4 without its
+	// moov index, package mp4), as finalize found it before uploading it;
+	// empty when it plays or is not a media container. The file is
+	// uploaded all the same: this only flags it.
+	Unplayable string `json:"unplayable,omitempty"`
 }
 
 // UploadSize is the length of what is uploaded: the object's when the

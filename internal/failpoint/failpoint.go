@@ -3,6 +3,8 @@
 // driven by JIBRI_UPLOAD_FAILPOINT, which production never sets.
 //
 // Stages: part-uploaded:N (after the N-th part of a file is stored),
+// after-manifest (manifest stored, event not queued yet), after-enqueue
+// (event queued, commit not recorded yet),
 // before-complete, after-complete, after-verify (all files verified, before
 // the manifest), during-cleanup (after the first local file is deleted).
 package failpoint

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
 	"github.com/jitsi-recorder/jibri-s3/internal/cleanup"
+	"github.com/jitsi-recorder/jibri-s3/internal/event"
 	"github.com/jitsi-recorder/jibri-s3/internal/keytmpl"
 	"github.com/jitsi-recorder/jibri-s3/internal/lock"
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
@@ -40,6 +41,13 @@ type Uploader interface {
 type ManifestWriter interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// Events queues the event of a committed recording durably in the
+// recordings root (package outbox). An error fails the run (files kept,
+// retried): a commit whose event could be lost is not finished.
+type Events interface {
+	Enqueue(root string, ev *event.Event, now time.Time) error
 }
 
 // Config is what the pipeline needs beyond its collaborators.
@@ -67,6 +75,10 @@ type Config struct {
 	// Hook: this run is Jibri's finalize hook (its run time is the time
 	// Jibri is held, reported as HookSeconds).
 	Hook bool
+	// Events, when set, queues the event of each committed recording
+	// (webhooks): after the manifest is stored and before the commit is
+	// recorded, so a recorded commit always has its event queued.
+	Events Events
 	// Failpoint, when set, is called at named stages (fault-injection
 	// tests kill the process there). Production leaves it nil.
 	Failpoint func(name string)
@@ -136,6 +148,7 @@ type Result struct {
 	HandedOff   bool     // not committed yet: left to the watcher within the hold
 	PartsStored int      // with HandedOff: parts stored so far, of PartsTotal
 	PartsTotal  int
+	EventID     string // the event queued for the webhooks by this run ("" for none)
 }
 
 // Run finalizes the recording in dir.
@@ -428,6 +441,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 		allReused = allReused && v.Reused()
 	}
 	prev := store.Record()
+	var eventID string
 	switch {
 	case prev.Manifest == manifestKey && allReused:
 		// An earlier run committed this manifest and then died during
@@ -442,10 +456,16 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 				return nil, r.classify(ctx, err)
 			}
 		}
-		if err := r.writeManifest(ctx, manifestKey, m); err != nil {
+		mv, err := r.writeManifest(ctx, manifestKey, m)
+		if err != nil {
 			return nil, r.classify(ctx, err)
 		}
 		log.Info().Str(logging.KeyManifest, manifestKey).Msg("manifest written; recording committed")
+		r.failpoint("after-manifest")
+		if eventID, err = r.enqueue(rec, m, manifestKey, mv); err != nil {
+			return nil, r.classify(ctx, err)
+		}
+		r.failpoint("after-enqueue")
 	}
 	if err := store.Commit(func(rc *recdir.Record) {
 		rc.Manifest, rc.Committed, rc.Kept = manifestKey, time.Now().UTC(), r.cfg.Keep
@@ -456,7 +476,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	st := store.Stats()
 	log.Debug().Int("record_writes", st.Writes).Int64("record_bytes", st.Bytes).Int("record_fsyncs", st.Fsyncs).Msg("record cost of this run")
 	res := &committed{verified: verified}
-	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started)}
+	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started), EventID: eventID}
 	for _, v := range verified {
 		res.Files = append(res.Files, FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, VersionID: v.VersionID(), Checksum: v.Checksum(),
 			Parts: v.Parts(), PartsSent: v.SentParts(), Reused: v.Reused(), Seconds: v.Duration().Seconds()})
@@ -599,10 +619,11 @@ func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verif
 
 // writeManifest stores the manifest with a CRC32C that S3 checks on receipt,
 // retrying transient errors within the run's deadline.
-func (r *Runner) writeManifest(ctx context.Context, key string, m *manifest.Manifest) error {
+// It returns the version S3 gave the manifest ("" without versioning).
+func (r *Runner) writeManifest(ctx context.Context, key string, m *manifest.Manifest) (string, error) {
 	body, err := manifest.Encode(m)
 	if err != nil {
-		return err
+		return "", err
 	}
 	in := &s3.PutObjectInput{
 		Bucket:         aws.String(r.cfg.Bucket),
@@ -611,15 +632,43 @@ func (r *Runner) writeManifest(ctx context.Context, key string, m *manifest.Mani
 		ChecksumCRC32C: aws.String(checksum.CRC32C.Sum(body)),
 	}
 	in.ServerSideEncryption, in.SSEKMSKeyId = upload.SSEHeaders(r.cfg.SSE, r.cfg.KMSKeyID)
+	var version string
 	lastErr := r.cfg.Backoff.retry(ctx, nil, func() (bool, error) {
 		in.Body = bytes.NewReader(body)
-		_, err := r.mw.PutObject(ctx, in)
+		out, err := r.mw.PutObject(ctx, in)
+		if err == nil {
+			version = aws.ToString(out.VersionId)
+		}
 		return upload.IsPermanent(err) || ctx.Err() != nil, err
 	})
 	if lastErr == nil {
-		return nil
+		return version, nil
 	}
-	return fmt.Errorf("manifest: cannot write %s: %w", key, lastErr)
+	return "", fmt.Errorf("manifest: cannot write %s: %w", key, lastErr)
+}
+
+// enqueue queues the event of the recording just committed, when events
+// are configured, and returns its id.
+func (r *Runner) enqueue(rec *recording.Recording, m *manifest.Manifest, key, version string) (string, error) {
+	if r.cfg.Events == nil {
+		return "", nil
+	}
+	var ended time.Time
+	for _, md := range rec.Media {
+		if md.ModTime.After(ended) {
+			ended = md.ModTime
+		}
+	}
+	now := time.Now()
+	ev, err := event.Build(m, event.Commit{ManifestKey: key, ManifestVersion: version, EndedAt: ended}, now)
+	if err == nil {
+		err = r.cfg.Events.Enqueue(filepath.Dir(rec.Dir), ev, now)
+	}
+	if err != nil {
+		return "", fmt.Errorf("event: cannot queue the event of the committed recording (kept on disk, retried): %w", err)
+	}
+	r.log.Info().Str(logging.KeyDir, rec.Dir).Str("event_id", ev.ID).Msg("event queued for the webhooks")
+	return ev.ID, nil
 }
 
 // mergeEarlier adds to m the files of the manifest an earlier run committed

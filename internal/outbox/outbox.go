@@ -250,3 +250,10 @@ func (o *Outbox) remove(id string) error {
 	}
 	return nil
 }
+
+// Roots queues events in the outbox of whichever recordings root a
+// recording is in (finalize.Events).
+type Roots struct{}
+
+// Enqueue stores ev in root's outbox.
+func (Roots) Enqueue(root string, ev *event.Event, now time.Time) error { return Open(root).Enqueue(ev, now) }

@@ -256,4 +256,6 @@ func (o *Outbox) remove(id string) error {
 type Roots struct{}
 
 // Enqueue stores ev in root's outbox.
-func (Roots) Enqueue(root string, ev *event.Event, now time.Time) error { return Open(root).Enqueue(ev, now) }
+func (Roots) Enqueue(root string, ev *event.Event, now time.Time) error {
+	return Open(root).Enqueue(ev, now)
+}

@@ -66,3 +66,10 @@ func sameKMSKey(want, got string) bool {
 	// AWS: arn:aws:kms:region:account:key/<id>; MinIO: arn:aws:kms:<name>.
 	return strings.HasSuffix(got, ":key/"+want) || strings.HasSuffix(got, "/"+want) || strings.HasSuffix(got, ":"+want)
 }
+
+// EncryptionMismatch says how the encryption head reports differs from
+// what mode and kmsKeyID ask for ("" when it matches): the store probe and
+// the doctor ask the same question as the upload's verification.
+func EncryptionMismatch(mode, kmsKeyID string, head *s3.HeadObjectOutput) string {
+	return checkEncryption(mode, kmsKeyID, encryptionOf(head))
+}

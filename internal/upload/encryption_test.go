@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"testing"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
@@ -47,16 +44,11 @@ func TestCheckEncryption(t *testing.T) {
 // does: MinIO behind a proxy that drops the encryption it reports.
 func stripSSE(t *testing.T, endpoint string) string {
 	t.Helper()
-	u, _ := url.Parse(endpoint)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ModifyResponse = func(r *http.Response) error {
+	return lyingStore(t, endpoint, func(r *http.Response) error {
 		r.Header.Del("X-Amz-Server-Side-Encryption")
 		r.Header.Del("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id")
 		return nil
-	}
-	srv := httptest.NewServer(rp)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	})
 }
 
 // A store that does not report the encryption asked for is not believed:

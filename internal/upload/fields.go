@@ -73,3 +73,13 @@ func SSEHeaders(mode, kmsKeyID string) (types.ServerSideEncryption, *string) {
 	}
 	return "", nil
 }
+
+// ChecksumField returns alg's checksum value among the two fields.
+func ChecksumField(alg checksum.Algorithm, crc32c, crc64nvme *string) string {
+	return pick(alg, crc32c, crc64nvme)
+}
+
+// SetChecksumField stores v in alg's field.
+func SetChecksumField(alg checksum.Algorithm, crc32c, crc64nvme **string, v string) {
+	set(alg, crc32c, crc64nvme, v)
+}

@@ -2,11 +2,13 @@ package upload
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +36,22 @@ var refusedAssembly = map[string]bool{
 var errUploadGone = errors.New("upload: multipart upload no longer exists")
 
 // identity is what the record keeps of a file whose upload begins now.
-func identity(m recording.Media, partSize int64, alg checksum.Algorithm) recdir.File {
-	return recdir.File{PartSize: partSize, Algorithm: string(alg), Size: m.Size, ModTimeNs: m.ModTime.UnixNano(),
+func identity(m recording.Media, partSize int64, alg checksum.Algorithm, mode string) recdir.File {
+	f := recdir.File{PartSize: partSize, Algorithm: string(alg), Size: m.Size, ModTimeNs: m.ModTime.UnixNano(),
 		Dev: m.Dev, Ino: m.Ino, Started: time.Now().UTC()}
+	if mode != VerifyChecksum {
+		f.Verify = mode
+	}
+	return f
+}
+
+// recordedMode is the verification mode an earlier run used for e (records
+// from before the modes existed used checksums).
+func recordedMode(e recdir.File) string {
+	if e.Verify == "" {
+		return VerifyChecksum
+	}
+	return e.Verify
 }
 
 // partRecorder journals what manager.Uploader does: the upload id when the
@@ -48,6 +63,7 @@ type partRecorder struct {
 	m        recording.Media
 	obj      Object
 	partSize int64
+	mode     string
 	parts    atomic.Int32
 }
 
@@ -73,7 +89,7 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 				if r.obj.Progress != nil {
 					// A new upload: the identity recorded is this file's,
 					// whatever an earlier upload of the key recorded.
-					f := identity(r.m, r.partSize, r.u.opts.Checksum)
+					f := identity(r.m, r.partSize, r.u.opts.Checksum, r.mode)
 					f.Key, f.UploadID = r.obj.Key, aws.ToString(res.UploadId)
 					r.obj.Progress.Begin(r.m.Name, f)
 				}
@@ -93,9 +109,19 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 // reuse proves that the object an earlier run stored holds the local bytes:
 // the file is read once to compute its checksum, then compared with what
 // S3 reports for that exact version.
-func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key string, e recdir.File) (Verified, error) {
-	t := u.tracker(f, m, m.Size, nil)
-	if _, err := io.Copy(io.Discard, io.NewSectionReader(t, 0, m.Size)); err != nil {
+func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key string, e recdir.File, mode string) (Verified, error) {
+	var etag string
+	ps := m.Size
+	if mode == VerifyETag && e.UploadID != "" && e.PartSize > 0 {
+		ps = e.PartSize
+	}
+	t := u.tracker(f, m, ps, nil)
+	if mode == VerifyETag {
+		var err error
+		if etag, err = md5Parts(t, m.Size, ps, ps < m.Size); err != nil {
+			return Verified{}, err
+		}
+	} else if _, err := io.Copy(io.Discard, io.NewSectionReader(t, 0, m.Size)); err != nil {
 		return Verified{}, &localError{fmt.Errorf("upload: cannot read %s: %w", m.Name, err)}
 	}
 	local, err := t.Encoded()
@@ -105,7 +131,7 @@ func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
-	v, err := u.verify(ctx, m, key, e.VersionID, local)
+	v, err := u.verify(ctx, m, key, e.VersionID, local, mode, etag)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -117,7 +143,7 @@ func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key
 // a listed part is kept only if its size and checksum match the local bytes,
 // everything else is (re)sent; then the upload is completed with the
 // full-object checksum and verified as usual.
-func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, obj Object, e recdir.File) (Verified, error) {
+func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, obj Object, e recdir.File, mode string) (Verified, error) {
 	listed, err := u.listParts(ctx, obj.Key, e.UploadID)
 	if err != nil {
 		var api smithy.APIError
@@ -130,12 +156,29 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 	t := u.tracker(f, m, e.PartSize, nil)
 	n := int32((m.Size + e.PartSize - 1) / e.PartSize)
 	done := make([]types.CompletedPart, 0, n)
+	md5s := newPartMD5s()
 	var send []int32
 	for i := int32(1); i <= n; i++ {
 		off := int64(i-1) * e.PartSize
 		size := min(e.PartSize, m.Size-off)
 		p, ok := listed[i]
 		if ok && aws.ToInt64(p.Size) == size {
+			if mode != VerifyChecksum {
+				// The part's ETag is the MD5 of its bytes on the stores
+				// these modes serve (the probe checked it for etag; for
+				// readback a part kept wrongly is caught by the read-back).
+				sum, err := md5Of(io.NewSectionReader(t, off, size))
+				if err != nil {
+					return Verified{}, err
+				}
+				if strings.EqualFold(strings.Trim(aws.ToString(p.ETag), `"`), hex.EncodeToString(sum[:])) {
+					md5s.set(i, sum)
+					done = append(done, types.CompletedPart{PartNumber: aws.Int32(i), ETag: p.ETag})
+					continue
+				}
+				send = append(send, i)
+				continue
+			}
 			want := pick(u.opts.Checksum, p.ChecksumCRC32C, p.ChecksumCRC64NVME)
 			if want == "" {
 				// Some stores list parts without checksums: the one
@@ -153,9 +196,9 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		}
 		send = append(send, i)
 	}
-	rec := &partRecorder{u: u, f: f, m: m, obj: obj, partSize: e.PartSize}
+	rec := &partRecorder{u: u, f: f, m: m, obj: obj, partSize: e.PartSize, mode: mode}
 	rec.parts.Store(int32(len(done)))
-	sent, err := u.sendParts(ctx, t, obj, e, send, rec)
+	sent, err := u.sendParts(ctx, t, obj, e, send, rec, mode, md5s)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -172,9 +215,12 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 	}
 	in := &s3.CompleteMultipartUploadInput{
 		Bucket: aws.String(u.opts.Bucket), Key: aws.String(obj.Key), UploadId: aws.String(e.UploadID),
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}, ChecksumType: types.ChecksumTypeFullObject,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
 	}
-	set(u.opts.Checksum, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, local)
+	if mode == VerifyChecksum {
+		in.ChecksumType = types.ChecksumTypeFullObject
+		set(u.opts.Checksum, &in.ChecksumCRC32C, &in.ChecksumCRC64NVME, local)
+	}
 	out, err := u.api.CompleteMultipartUpload(ctx, in)
 	if err != nil {
 		var api smithy.APIError
@@ -189,12 +235,18 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		}
 		return Verified{}, fmt.Errorf("upload: cannot complete resumed upload of %s: %w", obj.Key, err)
 	}
-	u.completed(obj, m, e.PartSize, aws.ToString(out.VersionId), local)
+	u.completed(obj, m, e.PartSize, aws.ToString(out.VersionId), local, mode)
 	u.failpoint("after-complete")
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
-	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionId), local)
+	var etag string
+	if mode == VerifyETag {
+		if etag, err = md5s.expectedETag(int(n)); err != nil {
+			return Verified{}, err
+		}
+	}
+	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionId), local, mode, etag)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -219,7 +271,7 @@ func (u *Uploader) partSum(t *checksum.Tracker, off, size int64) (string, error)
 }
 
 // sendParts uploads the given part numbers with bounded concurrency.
-func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Object, e recdir.File, nums []int32, rec *partRecorder) ([]types.CompletedPart, error) {
+func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Object, e recdir.File, nums []int32, rec *partRecorder, mode string, md5s *partMD5s) ([]types.CompletedPart, error) {
 	var (
 		mu    sync.Mutex
 		out   []types.CompletedPart
@@ -251,11 +303,20 @@ func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Objec
 			defer func() { <-sem }()
 			off := int64(n-1) * e.PartSize
 			size := min(e.PartSize, t.Size()-off)
-			res, err := u.api.UploadPart(ctx, &s3.UploadPartInput{
+			in := &s3.UploadPartInput{
 				Bucket: aws.String(u.opts.Bucket), Key: aws.String(obj.Key), UploadId: aws.String(e.UploadID),
 				PartNumber: aws.Int32(n), ContentLength: aws.Int64(size), Body: io.NewSectionReader(t, off, size),
-				ChecksumAlgorithm: types.ChecksumAlgorithm(u.opts.Checksum),
-			}, func(o *s3.Options) { o.APIOptions = append(o.APIOptions, rec.middleware) })
+			}
+			if mode == VerifyChecksum {
+				in.ChecksumAlgorithm = types.ChecksumAlgorithm(u.opts.Checksum)
+			}
+			res, err := u.api.UploadPart(ctx, in, func(o *s3.Options) {
+				if mode != VerifyChecksum {
+					o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+					o.APIOptions = append(o.APIOptions, contentMD5(md5s))
+				}
+				o.APIOptions = append(o.APIOptions, rec.middleware)
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -263,6 +324,10 @@ func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Objec
 					first = fmt.Errorf("upload: cannot upload part %d of %s: %w", n, obj.Key, err)
 					cancel()
 				}
+				return
+			}
+			if mode != VerifyChecksum {
+				out = append(out, types.CompletedPart{PartNumber: aws.Int32(n), ETag: res.ETag})
 				return
 			}
 			out = append(out, completedPart(n, res.ETag, pick(u.opts.Checksum, res.ChecksumCRC32C, res.ChecksumCRC64NVME), u.opts.Checksum))

@@ -27,6 +27,7 @@ type resumeEnv struct {
 	dir    string
 	m      recording.Media
 	key    string
+	verify string // the verification mode (checksum when empty)
 }
 
 func newResumeEnv(t *testing.T, srv *miniotest.Server, name string) *resumeEnv {
@@ -39,7 +40,7 @@ func newResumeEnv(t *testing.T, srv *miniotest.Server, name string) *resumeEnv {
 }
 
 func (e *resumeEnv) uploader(alg checksum.Algorithm, failpoint func(string)) *Uploader {
-	return New(e.client, Options{Bucket: e.bucket, PartSize: 5 << 20, Concurrency: 1, Checksum: alg, SSE: SSES3, Failpoint: failpoint})
+	return New(e.client, Options{Bucket: e.bucket, PartSize: 5 << 20, Concurrency: 1, Checksum: alg, SSE: SSES3, Failpoint: failpoint, Verify: e.verify})
 }
 
 // interrupted uploads until after part n has been stored, then cancels the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,6 +30,7 @@ type API interface {
 	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	ListParts(context.Context, *s3.ListPartsInput, ...func(*s3.Options)) (*s3.ListPartsOutput, error)
 	ListMultipartUploads(context.Context, *s3.ListMultipartUploadsInput, ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 }
 
 var _ API = (*s3.Client)(nil)
@@ -54,6 +56,10 @@ type Options struct {
 	SSEMismatchWarn bool
 	Tags            map[string]string
 	StorageClass    string
+	// Verify is the verification mode (VerifyChecksum when empty). With
+	// VerifyAuto, ResolveVerify is asked once, before the first upload.
+	Verify        string
+	ResolveVerify func(context.Context) (string, error)
 	// Progress, when set, is called as the file is read: bytes read so far
 	// (re-reads of retried parts included) and the file size.
 	Progress func(file string, done, total int64)
@@ -106,6 +112,9 @@ type Uploader struct {
 	api  API
 	opts Options
 	mgr  *manager.Uploader
+
+	modeMu   sync.Mutex
+	resolved string // the verification mode, once known
 }
 
 // New returns an Uploader. Options are assumed validated by the caller
@@ -147,6 +156,7 @@ type Verified struct {
 	started    time.Time
 	duration   time.Duration
 	encryption Encryption
+	mode       string // the verification mode that proved it
 }
 
 // Media returns the local file that was verified.
@@ -182,6 +192,10 @@ func (v Verified) Started() time.Time { return v.started }
 
 // Duration returns how long upload and verification took.
 func (v Verified) Duration() time.Duration { return v.duration }
+
+// Verification returns how the object was proven: VerifyChecksum,
+// VerifyETag or VerifyReadback.
+func (v Verified) Verification() string { return v.mode }
 
 // Algorithm returns the checksum algorithm in use.
 func (u *Uploader) Algorithm() checksum.Algorithm { return u.opts.Checksum }
@@ -219,14 +233,18 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 		return Verified{}, err
 	}
 	partSize := u.partSize(m.Size)
+	mode, err := u.mode(ctx)
+	if err != nil {
+		return Verified{}, err
+	}
 
-	v, err := u.continueEarlier(ctx, f, m, obj, partSize)
+	v, err := u.continueEarlier(ctx, f, m, obj, partSize, mode)
 	if err == nil || !errors.Is(err, errStartOver) {
 		v.started = started
 		v.duration = time.Since(started)
 		return v, err
 	}
-	v, err = u.fresh(ctx, f, m, obj, partSize)
+	v, err = u.fresh(ctx, f, m, obj, partSize, mode)
 	v.started = started
 	v.duration = time.Since(started)
 	return v, err
@@ -236,7 +254,7 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 var errStartOver = errors.New("upload: start over")
 
 // continueEarlier reuses or resumes what the journal records for m.
-func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64) (Verified, error) {
+func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64, mode string) (Verified, error) {
 	if obj.Progress == nil {
 		return Verified{}, errStartOver
 	}
@@ -245,7 +263,7 @@ func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.
 		return Verified{}, errStartOver
 	}
 	same := e.Key == obj.Key && e.Size == m.Size && e.ModTimeNs == m.ModTime.UnixNano() && e.Ino == m.Ino && e.Dev == m.Dev &&
-		e.Algorithm == string(u.opts.Checksum)
+		e.Algorithm == string(u.opts.Checksum) && recordedMode(e) == mode
 	switch {
 	case e.Status == recdir.FilePinned:
 		return Verified{}, errStartOver
@@ -256,7 +274,7 @@ func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.
 		}
 		return Verified{}, errStartOver
 	case e.Status == recdir.FileCompleted:
-		v, err := u.reuse(ctx, f, m, obj.Key, e)
+		v, err := u.reuse(ctx, f, m, obj.Key, e, mode)
 		if err != nil {
 			// Not provably there (deleted, overwritten, wrong bytes): send again.
 			return Verified{}, errStartOver
@@ -265,11 +283,11 @@ func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.
 	case e.Status == recdir.FileUploading && e.UploadID != "" && resumable(e, m.Size):
 		// The upload continues with the part size it began with, whatever
 		// the part size configured now.
-		v, err := u.resume(ctx, f, m, obj, e)
+		v, err := u.resume(ctx, f, m, obj, e, mode)
 		if errors.Is(err, errUploadGone) {
 			// Aborted or expired, or completed by a run that died before
 			// journaling it: if S3 already holds these bytes, keep them.
-			if v, err := u.reuse(ctx, f, m, obj.Key, recdir.File{}); err == nil {
+			if v, err := u.reuse(ctx, f, m, obj.Key, recdir.File{PartSize: e.PartSize, UploadID: e.UploadID}, mode); err == nil {
 				return v, nil
 			}
 			return Verified{}, errStartOver
@@ -287,27 +305,40 @@ func resumable(e recdir.File, size int64) bool {
 
 // fresh uploads m from scratch with manager.Uploader, journaling the
 // upload id and every part so that a later run can continue it.
-func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64) (Verified, error) {
+func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64, mode string) (Verified, error) {
 	multipart := m.Size > partSize
 	if multipart {
 		u.abortStale(ctx, obj.Key, "")
 	}
 	tracker := u.tracker(f, m, partSize, obj.gate)
 	in := &s3.PutObjectInput{
-		Bucket:            aws.String(u.opts.Bucket),
-		Key:               aws.String(obj.Key),
-		Body:              tracker,
-		ContentLength:     aws.Int64(m.Size),
-		ContentType:       aws.String(obj.ContentType),
-		Metadata:          obj.Metadata,
-		ChecksumAlgorithm: types.ChecksumAlgorithm(u.opts.Checksum),
+		Bucket:        aws.String(u.opts.Bucket),
+		Key:           aws.String(obj.Key),
+		Body:          tracker,
+		ContentLength: aws.Int64(m.Size),
+		ContentType:   aws.String(obj.ContentType),
+		Metadata:      obj.Metadata,
 	}
 	u.applyObjectOptions(in)
-	rec := &partRecorder{u: u, f: f, m: m, obj: obj, partSize: partSize}
+	rec := &partRecorder{u: u, f: f, m: m, obj: obj, partSize: partSize, mode: mode}
+	md5s := newPartMD5s()
+	if mode == VerifyChecksum {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithm(u.opts.Checksum)
+	}
 	out, err := u.mgr.Upload(ctx, in, func(mu *manager.Uploader) {
 		mu.PartSize = partSize
+		if mode != VerifyChecksum {
+			// No checksum headers or trailers at all: a store without
+			// checksum support may choke on them. Content-MD5 instead.
+			mu.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		}
 		mu.ClientOptions = append(mu.ClientOptions, func(o *s3.Options) {
-			o.APIOptions = append(o.APIOptions, fullObjectChecksum(tracker, u.opts.Checksum), rec.middleware)
+			if mode == VerifyChecksum {
+				o.APIOptions = append(o.APIOptions, fullObjectChecksum(tracker, u.opts.Checksum), rec.middleware)
+				return
+			}
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.APIOptions = append(o.APIOptions, contentMD5(md5s), rec.middleware)
 		})
 	})
 	if err != nil {
@@ -326,14 +357,24 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 	if err != nil {
 		return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, err)
 	}
-	u.completed(obj, m, partSize, aws.ToString(out.VersionID), local)
+	u.completed(obj, m, partSize, aws.ToString(out.VersionID), local, mode)
 	u.failpoint("after-complete")
 	// The bytes sent are the first m.Size bytes; they only stand for the file
 	// if it did not grow, shrink or get rewritten meanwhile.
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
-	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionID), local)
+	var etag string
+	if mode == VerifyETag {
+		n := 0
+		if out.UploadID != "" {
+			n = len(out.CompletedParts)
+		}
+		if etag, err = md5s.expectedETag(n); err != nil {
+			return Verified{}, err
+		}
+	}
+	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionID), local, mode, etag)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -359,11 +400,11 @@ func (u *Uploader) tracker(f *os.File, m recording.Media, partSize int64, gate *
 // happens: a run killed right after this must find the object instead of
 // uploading it a second time. A failure to record it is not a failure of
 // the upload (see Progress).
-func (u *Uploader) completed(obj Object, m recording.Media, partSize int64, versionID, sum string) {
+func (u *Uploader) completed(obj Object, m recording.Media, partSize int64, versionID, sum, mode string) {
 	if obj.Progress == nil {
 		return
 	}
-	_ = obj.Progress.Complete(m.Name, obj.Key, versionID, sum, identity(m, partSize, u.opts.Checksum))
+	_ = obj.Progress.Complete(m.Name, obj.Key, versionID, sum, identity(m, partSize, u.opts.Checksum, mode))
 }
 
 func (u *Uploader) failpoint(name string) {
@@ -386,8 +427,10 @@ func (u *Uploader) applyObjectOptions(in *s3.PutObjectInput) {
 	}
 }
 
-// verify asks S3 what it stored and compares it with what was read.
-func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID, local string) (Verified, error) {
+// verify asks S3 what it stored and compares it with what was read, the
+// way mode says: local is the CRC of the bytes read, etag (VerifyETag) the
+// ETag their MD5s make.
+func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID, local, mode, etag string) (Verified, error) {
 	in := &s3.HeadObjectInput{
 		Bucket:       aws.String(u.opts.Bucket),
 		Key:          aws.String(key),
@@ -403,15 +446,11 @@ func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID
 	if got := aws.ToInt64(head.ContentLength); got != m.Size {
 		return Verified{}, fmt.Errorf("%w: %s: S3 holds %d bytes, local file has %d", ErrMismatch, key, got, m.Size)
 	}
-	remote := headChecksum(head, u.opts.Checksum)
-	if remote == "" {
-		return Verified{}, fmt.Errorf("%w: %s: S3 returned no %s checksum, so the object cannot be proven", ErrMismatch, key, u.opts.Checksum)
+	if versionID == "" {
+		versionID = aws.ToString(head.VersionId)
 	}
-	if head.ChecksumType == types.ChecksumTypeComposite || strings.Contains(remote, "-") {
-		return Verified{}, fmt.Errorf("%w: %s: S3 stored a composite checksum %q, not the full-object one", ErrMismatch, key, remote)
-	}
-	if remote != local {
-		return Verified{}, fmt.Errorf("%w: %s: S3 checksum %s, local %s", ErrMismatch, key, remote, local)
+	if err := u.compare(ctx, head, key, versionID, m.Size, local, mode, etag); err != nil {
+		return Verified{}, err
 	}
 	enc := encryptionOf(head)
 	if why := checkEncryption(u.opts.SSE, u.opts.KMSKeyID, enc); why != "" {
@@ -420,10 +459,8 @@ func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID
 		}
 		enc.Mismatch = why
 	}
-	if versionID == "" {
-		versionID = aws.ToString(head.VersionId)
-	}
 	return Verified{
+		mode:       mode,
 		media:      m,
 		key:        key,
 		etag:       strings.Trim(aws.ToString(head.ETag), `"`),
@@ -431,6 +468,44 @@ func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID
 		checksum:   local,
 		encryption: enc,
 	}, nil
+}
+
+// compare proves, the way mode says, that the stored object (head) holds
+// the bytes read.
+func (u *Uploader) compare(ctx context.Context, head *s3.HeadObjectOutput, key, versionID string, size int64, local, mode, etag string) error {
+	switch mode {
+	case VerifyChecksum:
+		remote := headChecksum(head, u.opts.Checksum)
+		if remote == "" {
+			return fmt.Errorf("%w: %s: S3 returned no %s checksum, so the object cannot be proven", ErrMismatch, key, u.opts.Checksum)
+		}
+		if head.ChecksumType == types.ChecksumTypeComposite || strings.Contains(remote, "-") {
+			return fmt.Errorf("%w: %s: S3 stored a composite checksum %q, not the full-object one", ErrMismatch, key, remote)
+		}
+		if remote != local {
+			return fmt.Errorf("%w: %s: S3 checksum %s, local %s", ErrMismatch, key, remote, local)
+		}
+		return nil
+	case VerifyETag:
+		remote := strings.Trim(aws.ToString(head.ETag), `"`)
+		if remote == "" || etag == "" {
+			return fmt.Errorf("%w: %s: no ETag to compare (S3 %q, local %q)", ErrMismatch, key, remote, etag)
+		}
+		if !strings.EqualFold(remote, etag) {
+			return fmt.Errorf("%w: %s: S3 ETag %s, the MD5s of the bytes read make %s (a store whose ETags are not MD5s needs --verify readback)", ErrMismatch, key, remote, etag)
+		}
+		return nil
+	case VerifyReadback:
+		remote, err := u.readback(ctx, key, versionID, size)
+		if err != nil {
+			return err
+		}
+		if remote != local {
+			return fmt.Errorf("%w: %s: the %s of the bytes read back is %s, local %s", ErrMismatch, key, u.opts.Checksum, remote, local)
+		}
+		return nil
+	}
+	return fmt.Errorf("upload: unknown verification mode %q", mode)
 }
 
 func headChecksum(h *s3.HeadObjectOutput, alg checksum.Algorithm) string {

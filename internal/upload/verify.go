@@ -303,4 +303,3 @@ func (u *Uploader) readRange(ctx context.Context, key, versionID string, off, le
 	}
 	return w.crc, nil
 }
-

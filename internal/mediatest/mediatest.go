@@ -67,6 +67,11 @@ type Spec struct {
 	// (250), as Jibri's recording command does. A fragmented file starts a
 	// fragment at each keyframe, so this bounds what a crash loses.
 	GOP int
+	// VideoParams, when set, replace Jibri's recording video parameters
+	// (jibri.ffmpeg.video-params and video-params-recording, up to and
+	// including "-f mp4"), as a Jibri configuration profile gives them; GOP
+	// and the fragmenting flags of the variant are then not added.
+	VideoParams []string
 }
 
 // Args is the ffmpeg command line (without the binary) that writes spec to
@@ -90,6 +95,12 @@ func Args(spec Spec, out string) []string {
 		"-t", length,
 		// jibri.ffmpeg.audio-params
 		"-acodec", "aac", "-strict", "-2", "-ar", "44100", "-b:a", "128k", "-af", "aresample=async=1",
+	)
+	if len(spec.VideoParams) > 0 {
+		args = append(args, spec.VideoParams...)
+		return append(args, out)
+	}
+	args = append(args,
 		// jibri.ffmpeg.video-params and video-params-recording
 		"-c:v", "libx264", "-pix_fmt", "yuv420p", "-r", "30", "-crf", "25",
 		"-preset", "ultrafast", "-profile:v", "main", "-level", "3.1",

@@ -64,14 +64,15 @@ const (
 type Check struct {
 	Result string `json:"result"`
 	Detail string `json:"detail,omitempty"`
+	err    error  // why it is Unknown: kept for errors.Is/As (a missing bucket is permanent)
 }
 
 // OK reports a yes.
 func (c Check) OK() bool { return c.Result == Yes }
 
-func yes(format string, a ...any) Check { return Check{Yes, fmt.Sprintf(format, a...)} }
-func no(format string, a ...any) Check  { return Check{No, fmt.Sprintf(format, a...)} }
-func unknown(err error) Check           { return Check{Unknown, err.Error()} }
+func yes(format string, a ...any) Check { return Check{Result: Yes, Detail: fmt.Sprintf(format, a...)} }
+func no(format string, a ...any) Check  { return Check{Result: No, Detail: fmt.Sprintf(format, a...)} }
+func unknown(err error) Check           { return Check{Result: Unknown, Detail: err.Error(), err: err} }
 
 // Report is what the store did.
 type Report struct {
@@ -145,6 +146,9 @@ func Choose(r Report, alg checksum.Algorithm) (mode, why string, err error) {
 	}
 	for _, c := range []Check{full, r.WrongFullObjectRejected, r.ContentMD5Checked, r.MD5ETags} {
 		if c.Result == Unknown {
+			if c.err != nil {
+				return "", "", fmt.Errorf("probe: cannot tell what the store verifies: %w", c.err)
+			}
 			return "", "", fmt.Errorf("probe: cannot tell what the store verifies: %s", c.Detail)
 		}
 	}
@@ -248,7 +252,7 @@ func (p *prober) fullObject(ctx context.Context, alg checksum.Algorithm) (full, 
 	key, parts, _, completeErr, err := p.multipart(ctx, alg, want, "full-"+string(alg))
 	if err != nil {
 		if refused(err) {
-			return no("%s refused: %s", alg, brief(err)), Check{Skipped, "no multipart upload with checksums"}
+			return no("%s refused: %s", alg, brief(err)), Check{Result: Skipped, Detail: "no multipart upload with checksums"}
 		}
 		return unknown(err), unknown(err)
 	}
@@ -394,7 +398,7 @@ func (p *prober) versioning(ctx context.Context) Check {
 
 func (p *prober) sse(ctx context.Context) Check {
 	if p.o.SSE == upload.SSENone {
-		return Check{Skipped, "no encryption asked (--sse none)"}
+		return Check{Result: Skipped, Detail: "no encryption asked (--sse none)"}
 	}
 	key := p.key("sse")
 	in := &s3.PutObjectInput{Bucket: &p.o.Bucket, Key: &key, Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body)))}

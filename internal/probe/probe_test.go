@@ -267,3 +267,22 @@ func statMedia(t *testing.T, p string) recording.Media {
 	st := fi.Sys().(*syscall.Stat_t)
 	return recording.Media{Name: filepath.Base(p), Path: p, Size: fi.Size(), ModTime: fi.ModTime(), Dev: uint64(st.Dev), Ino: st.Ino}
 }
+
+// TestMissingBucketStaysPermanent: a probe that fails because the bucket
+// does not exist keeps the store's error, so the upload is marked
+// permanent (with its hint) instead of being retried as a blip.
+func TestMissingBucketStaysPermanent(t *testing.T) {
+	srv, err := fakes3.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	client, err := s3conn.New(context.Background(), srv.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), client, Options{Bucket: "absent", Checksum: checksum.CRC32C})
+	if err == nil || !upload.IsPermanent(err) {
+		t.Fatalf("probe of a missing bucket: %v (permanent %v)", err, upload.IsPermanent(err))
+	}
+}

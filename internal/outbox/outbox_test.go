@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -367,4 +368,37 @@ func TestCorruptKept(t *testing.T) {
 
 func logRow(t *testing.T, name string, r row) {
 	t.Logf("ROW | %s | in %d | delivered %d | duplicates %d | lost %d | bad signatures %d | same id: yes", name, r.in, r.delivered, r.duplicates, r.lost, r.badSigs)
+}
+
+func TestStatusTable(t *testing.T) {
+	s := newSetup(t, 1, 2*time.Second)
+	s.recv[0].Down()
+	ids := s.enqueue(t, 2)
+	s.pass(t)
+	s.clk.Add(80 * time.Hour)
+	s.enqueue(t, 3) // s000, s001 again (same ids, state kept) and s002, new
+	list, err := s.box.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := outbox.Describe(list, s.d.Policy, s.clk.Now())
+	states := map[string]string{}
+	for _, x := range st {
+		states[x.ID] = x.State
+	}
+	if len(st) != 3 || states[ids[0]] != "dead" || states[ids[1]] != "dead" {
+		t.Fatalf("%+v", st)
+	}
+	var b strings.Builder
+	if err := outbox.WriteTable(&b, s.box.Dir(), s.clk.Now(), st); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "3 undelivered event(s)") || !strings.Contains(out, "queued") || !strings.Contains(out, "past the give-up age") || strings.Contains(out, "receiver-token") {
+		t.Fatalf("%s", out)
+	}
+	b.Reset()
+	if err := outbox.WriteJSON(&b, s.box.Dir(), s.clk.Now(), st); err != nil || !json.Valid([]byte(b.String())) {
+		t.Fatalf("%v %s", err, b.String())
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 	"github.com/jitsi-recorder/jibri-s3/internal/protect"
+	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recwatch"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
 	"github.com/jitsi-recorder/jibri-s3/internal/version"
@@ -101,6 +102,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, si
 	defer cancel()
 
 	emf := &metrics.WriterSink{W: stdout}
+	cfg.ProbeCache = recdir.ProbeCache(wf.root)
 	pl, err := app.New(stop, cfg, s3conn.Options{}, log, emf, "recwatch", nil, getenv)
 	if err != nil {
 		return fail(stderr, exitUsage, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/failpoint"
 	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/probe"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 )
@@ -43,6 +44,13 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 		Bucket: cfg.Bucket, PartSize: cfg.PartSizeMiB << 20, Concurrency: cfg.Concurrency, Checksum: cfg.Algorithm,
 		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, SSEMismatchWarn: cfg.SSEMismatch == "warn", Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
 		Progress: progress, Failpoint: fp,
+		Verify: cfg.VerifyMode, ResolveVerify: probe.Resolver(client, ProbeOptions(cfg), cfg.Endpoint, probe.Cache{Path: cfg.ProbeCache}, func(r probe.Report, err error) {
+			if err != nil {
+				log.Warn().Err(err).Msg("store probe failed: cannot choose how to verify uploads (--verify auto); the recording stays on disk, the next attempt probes again")
+				return
+			}
+			log.Info().Str("verify", r.Mode).Str("why", r.Why).Str("bucket", r.Bucket).Msg("store probed: uploads are verified this way (--verify auto; cached for a day)")
+		}),
 	})
 	runner := finalize.New(finalize.Config{
 		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Template: cfg.Template, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID,
@@ -52,6 +60,11 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 		Failpoint: fp,
 	}, up, client, log, sink)
 	return &Pipeline{Runner: runner, Client: client, Bucket: cfg.Bucket, Prefix: cfg.Prefix}, nil
+}
+
+// ProbeOptions are the settings the store probe checks: those uploads use.
+func ProbeOptions(cfg config.Config) probe.Options {
+	return probe.Options{Bucket: cfg.Bucket, Prefix: cfg.Prefix, Checksum: cfg.Algorithm, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID}
 }
 
 // Probe checks that S3 answers for the bucket with the configured

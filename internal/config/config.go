@@ -36,6 +36,7 @@ type Config struct {
 	SSE          string
 	KMSKeyID     string
 	SSEMismatch  string
+	Verify       string
 	Tags         string
 	StorageClass string
 
@@ -60,7 +61,11 @@ type Config struct {
 	Template     *keytmpl.Template
 	Algorithm    checksum.Algorithm
 	SSEMode      string
+	VerifyMode   string // upload.VerifyAuto or a mode
 	TagMap       map[string]string
+	// ProbeCache is where --verify auto keeps what it found (set by the
+	// command from the recordings root; "" keeps it in memory only).
+	ProbeCache string
 }
 
 // DefaultHold is how long the hook holds Jibri with --hold auto and a live
@@ -90,6 +95,7 @@ func Defaults() Config {
 		LogLevel:    "info",
 		Hold:        "auto",
 		SSEMismatch: "fail",
+		Verify:      upload.VerifyAuto,
 	}
 }
 
@@ -108,6 +114,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Checksum, "checksum", c.Checksum, "full-object checksum: crc32c or crc64nvme")
 	fs.StringVar(&c.SSE, "sse", c.SSE, "server-side encryption: aes256 (SSE-S3), aws:kms (SSE-KMS) or none")
 	fs.StringVar(&c.SSEMismatch, "sse-mismatch", c.SSEMismatch, "a store that reports another encryption than asked: fail (files kept) or warn (commit, and say so in the log and the manifest)")
+	fs.StringVar(&c.Verify, "verify", c.Verify, "how S3 is proven to hold the bytes: auto (probe the store once a day and pick), checksum (full-object CRC that S3 verifies), etag (Content-MD5 on every part, MD5 ETags compared) or readback (read the object back and compare; costs download traffic)")
 	fs.StringVar(&c.KMSKeyID, "kms-key-id", c.KMSKeyID, "KMS key id or ARN for --sse aws:kms (default: the bucket's key)")
 	fs.StringVar(&c.Tags, "tags", c.Tags, "object tags, k=v,k2=v2")
 	fs.StringVar(&c.StorageClass, "storage-class", c.StorageClass, "S3 storage class (default: the bucket's)")
@@ -148,6 +155,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if c.SSEMode, err = upload.ParseSSE(c.SSE); err != nil {
+		errs = append(errs, err)
+	}
+	if c.VerifyMode, err = upload.ParseVerify(c.Verify); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SSEMismatch != "fail" && c.SSEMismatch != "warn" {

@@ -56,19 +56,25 @@ type Recording struct {
 
 // File is one uploaded, verified object.
 type File struct {
-	Name              string    `json:"name"`
-	Key               string    `json:"key"`
-	Size              int64     `json:"size"`
-	ContentType       string    `json:"content_type"`
-	ChecksumAlgorithm string    `json:"checksum_algorithm"`
-	Checksum          string    `json:"checksum"`
-	ChecksumType      string    `json:"checksum_type"`
-	ETag              string    `json:"etag"`
-	VersionID         string    `json:"version_id,omitempty"`
-	Parts             int       `json:"parts"`
-	PartsSent         int       `json:"parts_sent"` // by the run that wrote the manifest (resume: fewer)
-	UploadStarted     time.Time `json:"upload_started"`
-	UploadSeconds     float64   `json:"upload_seconds"`
+	Name              string `json:"name"`
+	Key               string `json:"key"`
+	Size              int64  `json:"size"`
+	ContentType       string `json:"content_type"`
+	ChecksumAlgorithm string `json:"checksum_algorithm"`
+	Checksum          string `json:"checksum"`
+	ChecksumType      string `json:"checksum_type"`
+	// Verification is how S3 was proven to hold the bytes: checksum (S3
+	// verified Checksum, the full-object CRC of the bytes read), etag
+	// (Content-MD5 on every part and the ETag compared) or readback (the
+	// object read back and its CRC compared with Checksum). Empty in
+	// manifests written before the modes existed: checksum.
+	Verification  string    `json:"verification,omitempty"`
+	ETag          string    `json:"etag"`
+	VersionID     string    `json:"version_id,omitempty"`
+	Parts         int       `json:"parts"`
+	PartsSent     int       `json:"parts_sent"` // by the run that wrote the manifest (resume: fewer)
+	UploadStarted time.Time `json:"upload_started"`
+	UploadSeconds float64   `json:"upload_seconds"`
 	// Encryption is the server-side encryption as the store reported it
 	// for the stored version (not as it was asked).
 	Encryption *Encryption `json:"encryption,omitempty"`

@@ -78,7 +78,42 @@ type File struct {
 	// Encryption is the server-side encryption as the store reported it
 	// for the stored version (not as it was asked).
 	Encryption *Encryption `json:"encryption,omitempty"`
+	// Media is the file's structure as the uploader read it before the
+	// upload (MP4 files; absent for other files and in manifests written
+	// before it existed). A file that is not playable is uploaded and
+	// verified like any other, and says so here.
+	Media *Media `json:"media,omitempty"`
 }
+
+// Media describes a media file: container, duration and tracks, and
+// whether a player can open it (package mp4 reads it).
+type Media struct {
+	Container       string       `json:"container"` // "mp4", "mov", or "" when not an ISO media file
+	DurationSeconds float64      `json:"duration_seconds"`
+	Tracks          []MediaTrack `json:"tracks,omitempty"`
+	Moov            bool         `json:"moov"`       // the index is present
+	Fragmented      bool         `json:"fragmented"` // movie fragments (the crash-resilient profile)
+	Faststart       bool         `json:"faststart"`  // the index comes before the media
+	Playable        bool         `json:"playable"`
+	Reason          string       `json:"reason,omitempty"` // why not playable
+	Notes           []string     `json:"notes,omitempty"`  // remarks that do not prevent playing
+}
+
+// MediaTrack is one track of a media file.
+type MediaTrack struct {
+	Kind            string  `json:"kind"`  // video, audio, or the handler type
+	Codec           string  `json:"codec"` // RFC 6381 when known: avc1.42c01f, mp4a.40.2
+	Profile         string  `json:"profile,omitempty"`
+	Width           int     `json:"width,omitempty"`
+	Height          int     `json:"height,omitempty"`
+	SampleRate      int     `json:"sample_rate,omitempty"`
+	Channels        int     `json:"channels,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// Unplayable reports whether the file was found not playable (false when
+// it plays or was not inspected).
+func (f File) Unplayable() bool { return f.Media != nil && !f.Media.Playable }
 
 // Encryption is an object's server-side encryption as its store reports it.
 type Encryption struct {
@@ -165,6 +200,10 @@ func validate(m *Manifest) error {
 			return fmt.Errorf("%w: file %q has no checksum", ErrInvalid, f.Name)
 		case seen[f.Key]:
 			return fmt.Errorf("%w: key %q listed twice", ErrInvalid, f.Key)
+		case f.Media != nil && !(f.Media.DurationSeconds >= 0):
+			return fmt.Errorf("%w: file %q has duration %v", ErrInvalid, f.Name, f.Media.DurationSeconds)
+		case f.Unplayable() && f.Media.Reason == "":
+			return fmt.Errorf("%w: file %q is not playable and says not why", ErrInvalid, f.Name)
 		}
 		seen[f.Key] = true
 	}

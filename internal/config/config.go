@@ -54,6 +54,7 @@ type Config struct {
 	Environment string
 	LogFormat   string
 	LogLevel    string
+	Events      Events // webhooks (events.go)
 
 	// Derived by Validate.
 	HoldAuto     bool          // hand off after DefaultHold when a live watcher is found
@@ -96,6 +97,7 @@ func Defaults() Config {
 		Hold:        "auto",
 		SSEMismatch: "fail",
 		Verify:      upload.VerifyAuto,
+		Events:      DefaultEvents(),
 	}
 }
 
@@ -132,6 +134,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Environment, "environment", c.Environment, "Environment dimension of the metrics")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "auto (console on a terminal, else JSON), json or console")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	c.Events.bind(fs)
 }
 
 // Validate checks the configuration and fills the derived fields.
@@ -201,5 +204,6 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("ca bundle: %w", err))
 		}
 	}
+	errs = append(errs, c.Events.validate()...)
 	return errors.Join(errs...)
 }

@@ -16,36 +16,6 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/mp4"
 )
 
-// rootBoxes returns the top-level box types in the order ffprobe's own MP4
-// demuxer meets them (-v trace), an independent reading of the layout.
-func rootBoxes(t *testing.T, path string) []string {
-	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "trace", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v: %s", path, err, out)
-	}
-	var types []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.Contains(line, "parent:'root'") {
-			continue
-		}
-		if i := strings.Index(line, "type:'"); i >= 0 && len(line) >= i+10 {
-			types = append(types, line[i+6:i+10])
-		}
-	}
-	return types
-}
-
-// framemd5 returns ffmpeg's MD5 of every decoded frame of every stream.
-func framemd5(t *testing.T, path string) string {
-	t.Helper()
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0", "-f", "framemd5", "-").Output()
-	if err != nil {
-		t.Fatalf("ffmpeg framemd5 %s: %v", path, err)
-	}
-	return string(out)
-}
-
 // materialize writes the rearranged object to a file for ffmpeg to read.
 func materialize(t *testing.T, f *mp4.Faststart, path string) {
 	t.Helper()
@@ -104,7 +74,7 @@ func TestFaststartFFmpeg(t *testing.T) {
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", src, "-map", "0", "-c", "copy", "-movflags", "+faststart", ref).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg faststart: %v: %s", err, out)
 	}
-	srcOrder, objOrder, refOrder := rootBoxes(t, src), rootBoxes(t, obj), rootBoxes(t, ref)
+	srcOrder, objOrder, refOrder := mediatest.RootBoxes(t, src), mediatest.RootBoxes(t, obj), mediatest.RootBoxes(t, ref)
 	t.Logf("source %v, object %v, ffmpeg +faststart %v", srcOrder, objOrder, refOrder)
 	if strings.Join(objOrder, " ") != strings.Join(refOrder, " ") {
 		t.Errorf("object boxes %v, ffmpeg +faststart gives %v", objOrder, refOrder)
@@ -116,7 +86,7 @@ func TestFaststartFFmpeg(t *testing.T) {
 		t.Fatalf("source boxes %v: the test needs the moov after mdat", srcOrder)
 	}
 
-	if a, b := framemd5(t, src), framemd5(t, obj); a != b {
+	if a, b := mediatest.FrameMD5(t, src), mediatest.FrameMD5(t, obj); a != b {
 		t.Errorf("decoded frames differ:\nsource:\n%s\nobject:\n%s", head(a), head(b))
 	}
 	if fs.Size() != size || fs.Widened() != 0 {

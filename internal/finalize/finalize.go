@@ -418,6 +418,11 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			case v.SentParts() < v.Parts():
 				msg = "resumed, uploaded and verified"
 			}
+			if v.Rearranged() != "" {
+				flog = flog.With().Str("layout", v.Rearranged()).Int64("object_bytes", v.Size()).Logger()
+			} else if why := v.KeptLayout(); why != "" {
+				flog.Info().Str("reason", why).Msg("stored in its own layout, not rearranged for faststart")
+			}
 			if why := v.Encryption().Mismatch; why != "" {
 				flog.Warn().Str("sse_mismatch", why).Msg("the store did not apply the requested encryption; accepted (--sse-mismatch warn) and recorded in the manifest")
 			}
@@ -478,9 +483,9 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	res := &committed{verified: verified}
 	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started), EventID: eventID}
 	for _, v := range verified {
-		res.Files = append(res.Files, FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, VersionID: v.VersionID(), Checksum: v.Checksum(),
+		res.Files = append(res.Files, FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Size(), VersionID: v.VersionID(), Checksum: v.Checksum(),
 			Parts: v.Parts(), PartsSent: v.SentParts(), Reused: v.Reused(), Seconds: v.Duration().Seconds()})
-		res.Bytes += v.Media().Size
+		res.Bytes += v.Size()
 	}
 	return res, nil
 }
@@ -601,7 +606,7 @@ func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verif
 	}
 	for _, v := range verified {
 		m.Files = append(m.Files, manifest.File{
-			Name: v.Media().Name, Key: v.Key(), Size: v.Media().Size, ContentType: upload.ContentType(v.Media().Name),
+			Name: v.Media().Name, Key: v.Key(), Size: v.Size(), ContentType: upload.ContentType(v.Media().Name),
 			ChecksumAlgorithm: string(r.up.Algorithm()), Checksum: v.Checksum(), ChecksumType: string(types.ChecksumTypeFullObject),
 			ETag: v.ETag(), VersionID: v.VersionID(), Parts: v.Parts(), PartsSent: v.SentParts(),
 			UploadStarted: v.Started().UTC(), UploadSeconds: v.Duration().Seconds(),

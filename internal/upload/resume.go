@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -36,9 +35,12 @@ var refusedAssembly = map[string]bool{
 var errUploadGone = errors.New("upload: multipart upload no longer exists")
 
 // identity is what the record keeps of a file whose upload begins now.
-func identity(m recording.Media, partSize int64, alg checksum.Algorithm, mode string) recdir.File {
+func identity(m recording.Media, lf *localFile, partSize int64, alg checksum.Algorithm, mode string) recdir.File {
 	f := recdir.File{PartSize: partSize, Algorithm: string(alg), Size: m.Size, ModTimeNs: m.ModTime.UnixNano(),
 		Dev: m.Dev, Ino: m.Ino, Started: time.Now().UTC()}
+	if lf.layout != "" {
+		f.Rearranged, f.ObjectSize = lf.layout, lf.size
+	}
 	if mode != VerifyChecksum {
 		f.Verify = mode
 	}
@@ -59,7 +61,7 @@ func recordedMode(e recdir.File) string {
 // where the fault-injection points around parts and completion sit.
 type partRecorder struct {
 	u        *Uploader
-	f        *os.File
+	f        *localFile
 	m        recording.Media
 	obj      Object
 	partSize int64
@@ -89,7 +91,7 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 				if r.obj.Progress != nil {
 					// A new upload: the identity recorded is this file's,
 					// whatever an earlier upload of the key recorded.
-					f := identity(r.m, r.partSize, r.u.opts.Checksum, r.mode)
+					f := identity(r.m, r.f, r.partSize, r.u.opts.Checksum, r.mode)
 					f.Key, f.UploadID = r.obj.Key, aws.ToString(res.UploadId)
 					r.obj.Progress.Begin(r.m.Name, f)
 				}
@@ -109,19 +111,19 @@ func (r *partRecorder) middleware(stack *middleware.Stack) error {
 // reuse proves that the object an earlier run stored holds the local bytes:
 // the file is read once to compute its checksum, then compared with what
 // S3 reports for that exact version.
-func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key string, e recdir.File, mode string) (Verified, error) {
+func (u *Uploader) reuse(ctx context.Context, f *localFile, m recording.Media, key string, e recdir.File, mode string) (Verified, error) {
 	var etag string
-	ps := m.Size
+	ps := f.size
 	if mode == VerifyETag && e.UploadID != "" && e.PartSize > 0 {
 		ps = e.PartSize
 	}
 	t := u.tracker(f, m, ps, nil)
 	if mode == VerifyETag {
 		var err error
-		if etag, err = md5Parts(t, m.Size, ps, ps < m.Size); err != nil {
+		if etag, err = md5Parts(t, f.size, ps, ps < f.size); err != nil {
 			return Verified{}, err
 		}
-	} else if _, err := io.Copy(io.Discard, io.NewSectionReader(t, 0, m.Size)); err != nil {
+	} else if _, err := io.Copy(io.Discard, io.NewSectionReader(t, 0, f.size)); err != nil {
 		return Verified{}, &localError{fmt.Errorf("upload: cannot read %s: %w", m.Name, err)}
 	}
 	local, err := t.Encoded()
@@ -131,7 +133,7 @@ func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
-	v, err := u.verify(ctx, m, key, e.VersionID, local, mode, etag)
+	v, err := u.verify(ctx, m, f.size, key, e.VersionID, local, mode, etag)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -143,7 +145,7 @@ func (u *Uploader) reuse(ctx context.Context, f *os.File, m recording.Media, key
 // a listed part is kept only if its size and checksum match the local bytes,
 // everything else is (re)sent; then the upload is completed with the
 // full-object checksum and verified as usual.
-func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, obj Object, e recdir.File, mode string) (Verified, error) {
+func (u *Uploader) resume(ctx context.Context, f *localFile, m recording.Media, obj Object, e recdir.File, mode string) (Verified, error) {
 	listed, err := u.listParts(ctx, obj.Key, e.UploadID)
 	if err != nil {
 		var api smithy.APIError
@@ -154,13 +156,13 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 	}
 	u.abortStale(ctx, obj.Key, e.UploadID)
 	t := u.tracker(f, m, e.PartSize, nil)
-	n := int32((m.Size + e.PartSize - 1) / e.PartSize)
+	n := int32((f.size + e.PartSize - 1) / e.PartSize)
 	done := make([]types.CompletedPart, 0, n)
 	md5s := newPartMD5s()
 	var send []int32
 	for i := int32(1); i <= n; i++ {
 		off := int64(i-1) * e.PartSize
-		size := min(e.PartSize, m.Size-off)
+		size := min(e.PartSize, f.size-off)
 		p, ok := listed[i]
 		if ok && aws.ToInt64(p.Size) == size {
 			if mode != VerifyChecksum {
@@ -235,7 +237,7 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 		}
 		return Verified{}, fmt.Errorf("upload: cannot complete resumed upload of %s: %w", obj.Key, err)
 	}
-	u.completed(obj, m, e.PartSize, aws.ToString(out.VersionId), local, mode)
+	u.completed(obj, f, m, e.PartSize, aws.ToString(out.VersionId), local, mode)
 	u.failpoint("after-complete")
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
@@ -246,7 +248,7 @@ func (u *Uploader) resume(ctx context.Context, f *os.File, m recording.Media, ob
 			return Verified{}, err
 		}
 	}
-	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionId), local, mode, etag)
+	v, err := u.verify(ctx, m, f.size, obj.Key, aws.ToString(out.VersionId), local, mode, etag)
 	if err != nil {
 		return Verified{}, err
 	}

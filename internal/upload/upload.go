@@ -63,6 +63,10 @@ type Options struct {
 	// Progress, when set, is called as the file is read: bytes read so far
 	// (re-reads of retried parts included) and the file size.
 	Progress func(file string, done, total int64)
+	// Faststart stores an MP4 file whose moov follows its media (Jibri's
+	// layout) rearranged with the moov first, so that it plays from its
+	// first bytes; see mp4.Faststart. Other files are stored as they are.
+	Faststart bool
 	// Failpoint, when set, is called at named points (fault-injection tests
 	// use it to kill the process at an exact stage).
 	Failpoint func(name string)
@@ -157,6 +161,9 @@ type Verified struct {
 	duration   time.Duration
 	encryption Encryption
 	mode       string // the verification mode that proved it
+	size       int64  // of the object
+	layout     string // "" or mp4.FaststartLayout
+	kept       string // why an MP4 was stored as it is, with Faststart on
 }
 
 // Media returns the local file that was verified.
@@ -224,29 +231,31 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 	if obj.gate.due() {
 		return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, ErrHandOff)
 	}
-	f, err := os.OpenFile(m.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	osf, err := os.OpenFile(m.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return Verified{}, &localError{fmt.Errorf("upload: cannot open %s: %w", m.Name, err)}
 	}
-	defer f.Close()
+	defer osf.Close()
+	f := &localFile{file: osf, r: osf, size: m.Size}
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
-	partSize := u.partSize(m.Size)
+	if err := u.rearrange(f, m); err != nil {
+		return Verified{}, err
+	}
+	partSize := u.partSize(f.size)
 	mode, err := u.mode(ctx)
 	if err != nil {
 		return Verified{}, err
 	}
 
 	v, err := u.continueEarlier(ctx, f, m, obj, partSize, mode)
-	if err == nil || !errors.Is(err, errStartOver) {
-		v.started = started
-		v.duration = time.Since(started)
-		return v, err
+	if err != nil && errors.Is(err, errStartOver) {
+		v, err = u.fresh(ctx, f, m, obj, partSize, mode)
 	}
-	v, err = u.fresh(ctx, f, m, obj, partSize, mode)
 	v.started = started
 	v.duration = time.Since(started)
+	v.size, v.layout, v.kept = f.size, f.layout, f.kept
 	return v, err
 }
 
@@ -254,7 +263,7 @@ func (u *Uploader) Upload(ctx context.Context, m recording.Media, obj Object) (V
 var errStartOver = errors.New("upload: start over")
 
 // continueEarlier reuses or resumes what the journal records for m.
-func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64, mode string) (Verified, error) {
+func (u *Uploader) continueEarlier(ctx context.Context, f *localFile, m recording.Media, obj Object, partSize int64, mode string) (Verified, error) {
 	if obj.Progress == nil {
 		return Verified{}, errStartOver
 	}
@@ -263,12 +272,13 @@ func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.
 		return Verified{}, errStartOver
 	}
 	same := e.Key == obj.Key && e.Size == m.Size && e.ModTimeNs == m.ModTime.UnixNano() && e.Ino == m.Ino && e.Dev == m.Dev &&
-		e.Algorithm == string(u.opts.Checksum) && recordedMode(e) == mode
+		e.Algorithm == string(u.opts.Checksum) && recordedMode(e) == mode && e.Rearranged == f.layout
 	switch {
 	case e.Status == recdir.FilePinned:
 		return Verified{}, errStartOver
 	case !same:
-		// The file changed (or the key did): the old upload is worthless.
+		// The file changed (or the key, or the layout it is sent in): the
+		// old upload is worthless.
 		if e.Status == recdir.FileUploading && e.UploadID != "" {
 			u.abort(ctx, e.Key, e.UploadID)
 		}
@@ -280,7 +290,7 @@ func (u *Uploader) continueEarlier(ctx context.Context, f *os.File, m recording.
 			return Verified{}, errStartOver
 		}
 		return v, nil
-	case e.Status == recdir.FileUploading && e.UploadID != "" && resumable(e, m.Size):
+	case e.Status == recdir.FileUploading && e.UploadID != "" && resumable(e, f.size):
 		// The upload continues with the part size it began with, whatever
 		// the part size configured now.
 		v, err := u.resume(ctx, f, m, obj, e, mode)
@@ -305,8 +315,8 @@ func resumable(e recdir.File, size int64) bool {
 
 // fresh uploads m from scratch with manager.Uploader, journaling the
 // upload id and every part so that a later run can continue it.
-func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj Object, partSize int64, mode string) (Verified, error) {
-	multipart := m.Size > partSize
+func (u *Uploader) fresh(ctx context.Context, f *localFile, m recording.Media, obj Object, partSize int64, mode string) (Verified, error) {
+	multipart := f.size > partSize
 	if multipart {
 		u.abortStale(ctx, obj.Key, "")
 	}
@@ -315,7 +325,7 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 		Bucket:        aws.String(u.opts.Bucket),
 		Key:           aws.String(obj.Key),
 		Body:          tracker,
-		ContentLength: aws.Int64(m.Size),
+		ContentLength: aws.Int64(f.size),
 		ContentType:   aws.String(obj.ContentType),
 		Metadata:      obj.Metadata,
 	}
@@ -357,10 +367,10 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 	if err != nil {
 		return Verified{}, fmt.Errorf("upload: %s: %w", m.Name, err)
 	}
-	u.completed(obj, m, partSize, aws.ToString(out.VersionID), local, mode)
+	u.completed(obj, f, m, partSize, aws.ToString(out.VersionID), local, mode)
 	u.failpoint("after-complete")
-	// The bytes sent are the first m.Size bytes; they only stand for the file
-	// if it did not grow, shrink or get rewritten meanwhile.
+	// The bytes sent were read from the first m.Size bytes of the file; they
+	// only stand for it if it did not grow, shrink or get rewritten meanwhile.
 	if err := sameFile(f, m); err != nil {
 		return Verified{}, err
 	}
@@ -374,7 +384,7 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 			return Verified{}, err
 		}
 	}
-	v, err := u.verify(ctx, m, obj.Key, aws.ToString(out.VersionID), local, mode, etag)
+	v, err := u.verify(ctx, m, f.size, obj.Key, aws.ToString(out.VersionID), local, mode, etag)
 	if err != nil {
 		return Verified{}, err
 	}
@@ -384,14 +394,14 @@ func (u *Uploader) fresh(ctx context.Context, f *os.File, m recording.Media, obj
 	return v, nil
 }
 
-func (u *Uploader) tracker(f *os.File, m recording.Media, partSize int64, gate *holdGate) *checksum.Tracker {
-	t := checksum.NewTracker(u.opts.Checksum, f, m.Size, partSize)
+func (u *Uploader) tracker(f *localFile, m recording.Media, partSize int64, gate *holdGate) *checksum.Tracker {
+	t := checksum.NewTracker(u.opts.Checksum, f.r, f.size, partSize)
 	if gate != nil {
 		t.Gate(gate.admit)
 	}
 	if u.opts.Progress != nil {
 		var done atomic.Int64
-		t.OnRead(func(n int) { u.opts.Progress(m.Name, done.Add(int64(n)), m.Size) })
+		t.OnRead(func(n int) { u.opts.Progress(m.Name, done.Add(int64(n)), f.size) })
 	}
 	return t
 }
@@ -400,11 +410,11 @@ func (u *Uploader) tracker(f *os.File, m recording.Media, partSize int64, gate *
 // happens: a run killed right after this must find the object instead of
 // uploading it a second time. A failure to record it is not a failure of
 // the upload (see Progress).
-func (u *Uploader) completed(obj Object, m recording.Media, partSize int64, versionID, sum, mode string) {
+func (u *Uploader) completed(obj Object, f *localFile, m recording.Media, partSize int64, versionID, sum, mode string) {
 	if obj.Progress == nil {
 		return
 	}
-	_ = obj.Progress.Complete(m.Name, obj.Key, versionID, sum, identity(m, partSize, u.opts.Checksum, mode))
+	_ = obj.Progress.Complete(m.Name, obj.Key, versionID, sum, identity(m, f, partSize, u.opts.Checksum, mode))
 }
 
 func (u *Uploader) failpoint(name string) {
@@ -430,7 +440,7 @@ func (u *Uploader) applyObjectOptions(in *s3.PutObjectInput) {
 // verify asks S3 what it stored and compares it with what was read, the
 // way mode says: local is the CRC of the bytes read, etag (VerifyETag) the
 // ETag their MD5s make.
-func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID, local, mode, etag string) (Verified, error) {
+func (u *Uploader) verify(ctx context.Context, m recording.Media, size int64, key, versionID, local, mode, etag string) (Verified, error) {
 	in := &s3.HeadObjectInput{
 		Bucket:       aws.String(u.opts.Bucket),
 		Key:          aws.String(key),
@@ -443,13 +453,13 @@ func (u *Uploader) verify(ctx context.Context, m recording.Media, key, versionID
 	if err != nil {
 		return Verified{}, fmt.Errorf("upload: cannot verify %s: %w", key, err)
 	}
-	if got := aws.ToInt64(head.ContentLength); got != m.Size {
-		return Verified{}, fmt.Errorf("%w: %s: S3 holds %d bytes, local file has %d", ErrMismatch, key, got, m.Size)
+	if got := aws.ToInt64(head.ContentLength); got != size {
+		return Verified{}, fmt.Errorf("%w: %s: S3 holds %d bytes, the local bytes are %d", ErrMismatch, key, got, size)
 	}
 	if versionID == "" {
 		versionID = aws.ToString(head.VersionId)
 	}
-	if err := u.compare(ctx, head, key, versionID, m.Size, local, mode, etag); err != nil {
+	if err := u.compare(ctx, head, key, versionID, size, local, mode, etag); err != nil {
 		return Verified{}, err
 	}
 	enc := encryptionOf(head)
@@ -514,8 +524,8 @@ func headChecksum(h *s3.HeadObjectOutput, alg checksum.Algorithm) string {
 
 // sameFile checks that f is still the scanned file with the scanned size
 // and modification time, and that the path still names it.
-func sameFile(f *os.File, m recording.Media) error {
-	fi, err := f.Stat()
+func sameFile(f *localFile, m recording.Media) error {
+	fi, err := f.file.Stat()
 	if err != nil {
 		return &localError{fmt.Errorf("upload: cannot stat %s: %w", m.Name, err)}
 	}

@@ -43,7 +43,7 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 	up := upload.New(client, upload.Options{
 		Bucket: cfg.Bucket, PartSize: cfg.PartSizeMiB << 20, Concurrency: cfg.Concurrency, Checksum: cfg.Algorithm,
 		SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID, SSEMismatchWarn: cfg.SSEMismatch == "warn", Tags: cfg.TagMap, StorageClass: cfg.StorageClass,
-		Progress: progress, Failpoint: fp,
+		Progress: progress, Failpoint: fp, Faststart: cfg.Faststart,
 		Verify: cfg.VerifyMode, ResolveVerify: probe.Resolver(client, ProbeOptions(cfg), cfg.Endpoint, probe.Cache{Path: cfg.ProbeCache}, func(r probe.Report, err error) {
 			if err != nil {
 				log.Warn().Err(err).Msg("store probe failed: cannot choose how to verify uploads (--verify auto); the recording stays on disk, the next attempt probes again")
@@ -56,7 +56,7 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Template: cfg.Template, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID,
 		Deadline: cfg.Deadline, Backoff: finalize.Backoff{Attempts: cfg.Attempts, Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Keep: cfg.Keep, Force: cfg.Force, Namespace: cfg.Namespace, Environment: cfg.Environment, Source: source,
-		Hold: cfg.HoldDuration, Hook: source == "finalize",
+		Hold: cfg.HoldDuration, Hook: source == "finalize", Events: events(cfg),
 		Failpoint: fp,
 	}, up, client, log, sink)
 	return &Pipeline{Runner: runner, Client: client, Bucket: cfg.Bucket, Prefix: cfg.Prefix}, nil

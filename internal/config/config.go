@@ -39,6 +39,7 @@ type Config struct {
 	Verify       string
 	Tags         string
 	StorageClass string
+	Faststart    bool
 
 	Deadline    time.Duration
 	Attempts    int
@@ -96,6 +97,7 @@ func Defaults() Config {
 		LogLevel:    "info",
 		Hold:        "auto",
 		SSEMismatch: "fail",
+		Faststart:   true,
 		Verify:      upload.VerifyAuto,
 		Events:      DefaultEvents(),
 	}
@@ -120,6 +122,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.KMSKeyID, "kms-key-id", c.KMSKeyID, "KMS key id or ARN for --sse aws:kms (default: the bucket's key)")
 	fs.StringVar(&c.Tags, "tags", c.Tags, "object tags, k=v,k2=v2")
 	fs.StringVar(&c.StorageClass, "storage-class", c.StorageClass, "S3 storage class (default: the bucket's)")
+	fs.BoolVar(&c.Faststart, "faststart", c.Faststart, "store an .mp4 whose index (moov) follows its media with the index first, so it plays from its first bytes (rearranged while uploading, no copy on disk); --faststart=false stores files as written")
 	fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "whole-run deadline; on expiry files are kept and marked for the watcher")
 	fs.IntVar(&c.Attempts, "attempts", c.Attempts, "upload attempts per run, with backoff and jitter")
 	fs.DurationVar(&c.RetryBase, "retry-base", c.RetryBase, "first backoff delay")

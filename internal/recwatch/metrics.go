@@ -26,6 +26,7 @@ type Metrics struct {
 	handedOff     prometheus.Counter
 	pickedUp      prometheus.Counter
 	holdSeconds   prometheus.Histogram
+	unplayable    prometheus.Counter
 }
 
 // NewMetrics registers every series.
@@ -62,11 +63,13 @@ func NewMetrics() *Metrics {
 		holdSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "jibri_hook_hold_seconds",
 			Help:    "How long finalize, run as Jibri's hook, held Jibri (from finalize's metric records).",
 			Buckets: []float64{0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600}}),
+		unplayable: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_recordings_unplayable_total",
+			Help: "Recording files committed to S3 that no player can open (an MP4 without its moov index: ffmpeg killed before it finished), uploaded and verified as they are; by this watcher's runs and from finalize's metric records."}),
 		scanErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "jibri_recordings_scan_errors_total",
 			Help: "Scans of the recordings root that failed (task protection and gauges then keep their last values)."}),
 	}
 	m.Registry.MustRegister(m.uploaded, m.failed, m.bytes, m.seconds, m.recordings, m.oldestPending,
-		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors, m.jibriIdle, m.handedOff, m.pickedUp, m.holdSeconds,
+		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors, m.jibriIdle, m.handedOff, m.pickedUp, m.holdSeconds, m.unplayable,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range allStates {
 		m.recordings.WithLabelValues(string(s))

@@ -31,12 +31,13 @@ func (d *Daemon) ship() {
 	}
 }
 
-// observeHook feeds the hook's hold time and hand-offs, as finalize
-// reported them in its EMF records, into the Prometheus series.
+// observeHook feeds the hook's hold time, hand-offs and unplayable files,
+// as finalize reported them in its EMF records, into the Prometheus series.
 func (d *Daemon) observeHook(line []byte) {
 	var rec struct {
 		HookSeconds float64
 		HandedOff   int
+		Unplayable  int
 	}
 	if json.Unmarshal(line, &rec) != nil {
 		return
@@ -46,6 +47,9 @@ func (d *Daemon) observeHook(line []byte) {
 	}
 	if rec.HandedOff > 0 {
 		d.metrics.handedOff.Inc()
+	}
+	if rec.Unplayable > 0 {
+		d.metrics.unplayable.Add(float64(rec.Unplayable))
 	}
 }
 

@@ -1,0 +1,44 @@
+package recwatch
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+)
+
+// TestUnplayableFromHook: the unplayable files finalize reports in its EMF
+// records (the hook's runs) count in jibri_recordings_unplayable_total,
+// which is exported from the start (0) with its help text.
+func TestUnplayableFromHook(t *testing.T) {
+	d := &Daemon{metrics: NewMetrics()}
+	if n, err := testutil.GatherAndCount(d.metrics.Registry, "jibri_recordings_unplayable_total"); err != nil || n != 1 {
+		t.Fatalf("series exported %d times before any recording (%v), want once", n, err)
+	}
+	for _, r := range []metrics.Record{
+		{Outcome: metrics.OutcomeSuccess, Files: 2, Unplayable: 2},
+		{Outcome: metrics.OutcomeSuccess, Files: 1},
+		{Outcome: metrics.OutcomeHandedOff, HandedOff: true, Files: 1},
+	} {
+		doc, err := r.EMF("", "test", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.observeHook(doc)
+	}
+	if got := testutil.ToFloat64(d.metrics.unplayable); got != 2 {
+		t.Fatalf("jibri_recordings_unplayable_total = %v, want 2", got)
+	}
+	mfs, err := d.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "jibri_recordings_unplayable_total" && !strings.HasPrefix(mf.GetHelp(), "Recording files committed to S3 that no player can open") {
+			t.Fatalf("help text %q", mf.GetHelp())
+		}
+	}
+}

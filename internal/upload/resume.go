@@ -275,71 +275,45 @@ func (u *Uploader) partSum(t *checksum.Tracker, off, size int64) (string, error)
 // sendParts uploads the given part numbers with bounded concurrency.
 func (u *Uploader) sendParts(ctx context.Context, t *checksum.Tracker, obj Object, e recdir.File, nums []int32, rec *partRecorder, mode string, md5s *partMD5s) ([]types.CompletedPart, error) {
 	var (
-		mu    sync.Mutex
-		out   []types.CompletedPart
-		first error
-		wg    sync.WaitGroup
+		mu  sync.Mutex
+		out []types.CompletedPart
 	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, u.opts.Concurrency)
-	for _, n := range nums {
+	admit := func(n int32) error {
 		if err := obj.gate.admit(int(n)); err != nil {
-			mu.Lock()
-			if first == nil {
-				first = fmt.Errorf("upload: %s: %w", obj.Key, err)
-			}
-			mu.Unlock()
-			break
+			return fmt.Errorf("upload: %s: %w", obj.Key, err)
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		return nil
+	}
+	err := each(ctx, nums, u.opts.Concurrency, admit, func(ctx context.Context, n int32) error {
+		off := int64(n-1) * e.PartSize
+		size := min(e.PartSize, t.Size()-off)
+		in := &s3.UploadPartInput{
+			Bucket: aws.String(u.opts.Bucket), Key: aws.String(obj.Key), UploadId: aws.String(e.UploadID),
+			PartNumber: aws.Int32(n), ContentLength: aws.Int64(size), Body: io.NewSectionReader(t, off, size),
 		}
-		if ctx.Err() != nil {
-			break
+		if mode == VerifyChecksum {
+			in.ChecksumAlgorithm = types.ChecksumAlgorithm(u.opts.Checksum)
 		}
-		wg.Add(1)
-		go func(n int32) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			off := int64(n-1) * e.PartSize
-			size := min(e.PartSize, t.Size()-off)
-			in := &s3.UploadPartInput{
-				Bucket: aws.String(u.opts.Bucket), Key: aws.String(obj.Key), UploadId: aws.String(e.UploadID),
-				PartNumber: aws.Int32(n), ContentLength: aws.Int64(size), Body: io.NewSectionReader(t, off, size),
-			}
-			if mode == VerifyChecksum {
-				in.ChecksumAlgorithm = types.ChecksumAlgorithm(u.opts.Checksum)
-			}
-			res, err := u.api.UploadPart(ctx, in, func(o *s3.Options) {
-				if mode != VerifyChecksum {
-					o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-					o.APIOptions = append(o.APIOptions, contentMD5(md5s))
-				}
-				o.APIOptions = append(o.APIOptions, rec.middleware)
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if first == nil {
-					first = fmt.Errorf("upload: cannot upload part %d of %s: %w", n, obj.Key, err)
-					cancel()
-				}
-				return
-			}
+		res, err := u.api.UploadPart(ctx, in, func(o *s3.Options) {
 			if mode != VerifyChecksum {
-				out = append(out, types.CompletedPart{PartNumber: aws.Int32(n), ETag: res.ETag})
-				return
+				o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+				o.APIOptions = append(o.APIOptions, contentMD5(md5s))
 			}
-			out = append(out, completedPart(n, res.ETag, pick(u.opts.Checksum, res.ChecksumCRC32C, res.ChecksumCRC64NVME), u.opts.Checksum))
-		}(n)
-	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		first = ctx.Err()
-	}
-	return out, first
+			o.APIOptions = append(o.APIOptions, rec.middleware)
+		})
+		if err != nil {
+			return fmt.Errorf("upload: cannot upload part %d of %s: %w", n, obj.Key, err)
+		}
+		p := types.CompletedPart{PartNumber: aws.Int32(n), ETag: res.ETag}
+		if mode == VerifyChecksum {
+			p = completedPart(n, res.ETag, pick(u.opts.Checksum, res.ChecksumCRC32C, res.ChecksumCRC64NVME), u.opts.Checksum)
+		}
+		mu.Lock()
+		out = append(out, p)
+		mu.Unlock()
+		return nil
+	})
+	return out, err
 }
 
 func (u *Uploader) listParts(ctx context.Context, key, uploadID string) (map[int32]types.Part, error) {

@@ -223,46 +223,18 @@ func (u *Uploader) readback(ctx context.Context, key, versionID string, size int
 	chunk := max(u.opts.PartSize, 8<<20)
 	n := int((size + chunk - 1) / chunk)
 	crcs := make([]uint64, n)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	sem := make(chan struct{}, u.opts.Concurrency)
-	for i := 0; i < n; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			off := int64(i) * chunk
-			crc, err := u.readRange(ctx, key, versionID, off, min(chunk, size-off), alg)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if first == nil {
-					first = err
-					cancel()
-				}
-				return
-			}
-			crcs[i] = crc
-		}(i)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		first = ctx.Err()
-	}
-	if first != nil {
-		return "", first
+	err := each(ctx, idx, u.opts.Concurrency, nil, func(ctx context.Context, i int) error {
+		off := int64(i) * chunk
+		crc, err := u.readRange(ctx, key, versionID, off, min(chunk, size-off), alg)
+		crcs[i] = crc
+		return err
+	})
+	if err != nil {
+		return "", err
 	}
 	var total uint64
 	for i, c := range crcs {

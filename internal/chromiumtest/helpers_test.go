@@ -5,43 +5,39 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/jitsi-recorder/jibri-s3/internal/checksum"
 	"github.com/jitsi-recorder/jibri-s3/internal/miniotest"
 	"github.com/jitsi-recorder/jibri-s3/internal/mp4"
+	"github.com/jitsi-recorder/jibri-s3/internal/recording"
+	"github.com/jitsi-recorder/jibri-s3/internal/upload"
 )
 
-// store uploads src to key, rearranged when faststart, and returns the
-// object's size.
+// store uploads src to key the way finalize does (upload.Uploader, with
+// or without faststart) and returns the object's size.
 func store(t *testing.T, srv *miniotest.Server, bucket, key, src string, faststart bool) int64 {
 	t.Helper()
-	f, err := os.Open(src)
+	fi, err := os.Stat(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	st := fi.Sys().(*syscall.Stat_t)
+	m := recording.Media{Name: filepath.Base(src), Path: src, Size: fi.Size(), ModTime: fi.ModTime(), Dev: uint64(st.Dev), Ino: st.Ino}
+	u := upload.New(srv.Client(t), upload.Options{Bucket: bucket, Checksum: checksum.CRC32C, Faststart: faststart})
+	v, err := u.Upload(context.Background(), m, upload.Object{Key: key, ContentType: upload.ContentType(m.Name)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body io.ReaderAt = f
-	size := fi.Size()
-	if faststart {
-		fs, err := mp4.NewFaststart(f, size)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, size = fs, fs.Size()
+	if (v.Rearranged() != "") != faststart {
+		t.Fatalf("faststart %v, stored in layout %q (%s)", faststart, v.Rearranged(), v.KeptLayout())
 	}
-	_, err = srv.Client(t).PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
-		Body: io.NewSectionReader(body, 0, size), ContentLength: aws.Int64(size), ContentType: aws.String("video/mp4")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return size
+	return v.Size()
 }
 
 // objectInfo downloads the object and inspects it.

@@ -125,6 +125,9 @@ func rearrange(src io.ReaderAt, size int64, boxes []Box, moov Box, raw []byte) (
 	local := moov
 	local.Offset = 0
 	mem := bytes.NewReader(raw)
+	if err := movable(mem, local); err != nil {
+		return nil, err
+	}
 	tables, err := ChunkOffsets(mem, local)
 	if err != nil {
 		return nil, err
@@ -155,6 +158,70 @@ func rearrange(src io.ReaderAt, size int64, boxes []Box, moov Box, raw []byte) (
 		f.size = last.off + last.n
 		return f, nil
 	}
+}
+
+// movable refuses a moov with file offsets other than chunk offsets, which
+// the rewriter does not shift: sample auxiliary information offsets (saio,
+// of encrypted tracks) and media in another file (a dref entry that is not
+// self-contained, whose chunk offsets are not this file's).
+func movable(r io.ReaderAt, moov Box) error {
+	bg := &budget{left: MaxBoxes}
+	kids, err := children(r, moov.DataOffset(), moov.End(), bg)
+	if err != nil {
+		return err
+	}
+	for _, trak := range kids {
+		if trak.Type != "trak" {
+			continue
+		}
+		err := descend(r, trak, bg, func(b Box) error {
+			switch b.Type {
+			case "saio":
+				return malformed("track at %d has sample auxiliary information offsets (saio), which are not moved", trak.Offset)
+			case "dinf":
+				return selfContained(r, b, bg)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// selfContained checks that every data reference of a dinf says "this
+// file" (flag 1).
+func selfContained(r io.ReaderAt, dinf Box, bg *budget) error {
+	kids, err := children(r, dinf.DataOffset(), dinf.End(), bg)
+	if err != nil {
+		return err
+	}
+	for _, dref := range kids {
+		if dref.Type != "dref" {
+			continue
+		}
+		if dref.Size-dref.HeaderSize < 8 {
+			return malformed("dref at %d is too short", dref.Offset)
+		}
+		entries, err := children(r, dref.DataOffset()+8, dref.End(), bg)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			var h [4]byte
+			if e.Size-e.HeaderSize < 4 {
+				return malformed("data reference at %d is too short", e.Offset)
+			}
+			if err := readFull(r, h[:], e.DataOffset()); err != nil {
+				return err
+			}
+			if binary.BigEndian.Uint32(h[:])&1 == 0 {
+				return malformed("data reference %q at %d points to media outside the file", e.Type, e.Offset)
+			}
+		}
+	}
+	return nil
 }
 
 // placeBoxes returns the object offset of each box (by source offset), the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/jitsi-recorder/jibri-s3/internal/mp4"
@@ -28,8 +29,9 @@ func u32s(v ...uint32) []byte {
 }
 
 // moovFor is the smallest moov Inspect calls playable: one track whose
-// chunks (one sample each, chunkLen bytes) start at the given offsets.
-func moovFor(offsets []uint32, chunkLen uint32) []byte {
+// chunks (one sample each, chunkLen bytes) start at the given offsets;
+// extra boxes go into its minf (before the stbl).
+func moovFor(offsets []uint32, chunkLen uint32, extra ...[]byte) []byte {
 	n := uint32(len(offsets))
 	mvhd := box("mvhd", u32s(0, 0, 0, 1000, 1000), make([]byte, 80))
 	tkhd := box("tkhd", u32s(0, 0, 0, 1, 0, 1000), make([]byte, 60))
@@ -38,11 +40,13 @@ func moovFor(offsets []uint32, chunkLen uint32) []byte {
 	stsd := box("stsd", u32s(0, 0))
 	stsz := box("stsz", u32s(0, chunkLen, n))
 	stco := box("stco", u32s(0, n), u32s(offsets...))
-	return box("moov", mvhd, box("trak", tkhd, box("mdia", mdhd, hdlr, box("minf", box("stbl", stsd, stsz, stco)))))
+	minf := box("minf", bytes.Join(extra, nil), box("stbl", stsd, stsz, stco))
+	return box("moov", mvhd, box("trak", tkhd, box("mdia", mdhd, hdlr, minf)))
 }
 
-// synth builds ftyp, free, mdat (chunks of chunkLen distinct bytes), moov.
-func synth(t testing.TB, chunks int, chunkLen uint32) (*bytes.Reader, int64) {
+// synth builds ftyp, free, mdat (chunks of chunkLen distinct bytes), moov
+// (with extra boxes in its minf).
+func synth(t testing.TB, chunks int, chunkLen uint32, extra ...[]byte) (*bytes.Reader, int64) {
 	ftyp := box("ftyp", []byte("isom"), u32s(512), []byte("isomiso2mp41"))
 	free := box("free")
 	payload := make([]byte, chunks*int(chunkLen))
@@ -54,7 +58,7 @@ func synth(t testing.TB, chunks int, chunkLen uint32) (*bytes.Reader, int64) {
 	for i := 0; i < chunks; i++ {
 		offs = append(offs, base+uint32(i)*chunkLen)
 	}
-	file := bytes.Join([][]byte{ftyp, free, box("mdat", payload), moovFor(offs, chunkLen)}, nil)
+	file := bytes.Join([][]byte{ftyp, free, box("mdat", payload), moovFor(offs, chunkLen, extra...)}, nil)
 	return bytes.NewReader(file), int64(len(file))
 }
 
@@ -150,6 +154,36 @@ func TestFaststartSynthetic(t *testing.T) {
 		t.Errorf("size %d, want %d", fs.Size(), size)
 	}
 	checkChunks(t, src, size, fs)
+}
+
+// TestFaststartOtherOffsets: a moov whose data lives in another file, or
+// with offsets the rewriter does not shift, is kept as it is; a dinf that
+// says "this file" is rearranged.
+func TestFaststartOtherOffsets(t *testing.T) {
+	dinf := func(flags uint32) []byte {
+		return box("dinf", box("dref", u32s(0, 1), box("url ", u32s(flags))))
+	}
+	saio := box("stbl", box("saio", u32s(0, 1, 100)))
+	for _, c := range []struct {
+		name  string
+		extra []byte
+		why   string
+	}{
+		{"self-contained", dinf(1), ""},
+		{"media elsewhere", dinf(0), "outside the file"},
+		{"saio", saio, "saio"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src, size := synth(t, 3, 100, c.extra)
+			_, err := mp4.NewFaststart(src, size)
+			switch {
+			case c.why == "" && err != nil:
+				t.Fatal(err)
+			case c.why != "" && (!errors.Is(err, mp4.ErrNotRearranged) || !strings.Contains(err.Error(), c.why)):
+				t.Fatalf("NewFaststart = %v; want ErrNotRearranged saying %q", err, c.why)
+			}
+		})
+	}
 }
 
 // TestFaststartWiden: chunks just below 4 GiB in the source land past it

@@ -37,6 +37,7 @@ const (
 const usage = `usage: finalize [flags] <recording-dir>
        finalize demo [--dir DIR]
        finalize secrets --secret-id ID [--dir DIR]   (see finalize secrets --help)
+       finalize link <manifest key | session id>   (fresh presigned links; see finalize link --help)
        finalize version
 
 Uploads a Jibri recording directory to S3 (multipart, full-object checksum
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return runDemo(ctx, args[1:], stdout, stderr, getenv)
 		case "secrets":
 			return runSecrets(ctx, args[1:], stdout, stderr, getenv)
+		case "link":
+			return runLink(ctx, args[1:], stdout, stderr, getenv)
 		case "version", "--version", "-version":
 			fmt.Fprintln(stdout, "finalize", version.Version)
 			return exitOK
@@ -124,7 +127,8 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 	if showProgress(cfg.LogFormat, stderr) {
 		onProgress = newProgress(stderr).update
 	}
-	p, err := app.New(ctx, cfg, conn, log, metricsSink(cfg.MetricsFile, dir), "finalize", onProgress, getenv)
+	sink := metricsSink(cfg.MetricsFile, dir)
+	p, err := app.New(ctx, cfg, conn, log, sink, "finalize", onProgress, getenv)
 	if err != nil {
 		return fail(stderr, exitUsage, err, "check the region, endpoint and CA bundle")
 	}
@@ -134,6 +138,7 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 		code := exitCode(err)
 		return fail(stderr, code, err, hint(code))
 	}
+	deliverNow(ctx, cfg, p, res, log, sink, getenv) // the local files are gone already
 	printResult(stdout, res)
 	return exitOK
 }

@@ -56,7 +56,7 @@ func New(ctx context.Context, cfg config.Config, conn s3conn.Options, log zerolo
 		Bucket: cfg.Bucket, Prefix: cfg.Prefix, Template: cfg.Template, SSE: cfg.SSEMode, KMSKeyID: cfg.KMSKeyID,
 		Deadline: cfg.Deadline, Backoff: finalize.Backoff{Attempts: cfg.Attempts, Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Keep: cfg.Keep, Force: cfg.Force, Namespace: cfg.Namespace, Environment: cfg.Environment, Source: source,
-		Hold: cfg.HoldDuration, Hook: source == "finalize",
+		Hold: cfg.HoldDuration, Hook: source == "finalize", Events: events(cfg),
 		Failpoint: fp,
 	}, up, client, log, sink)
 	return &Pipeline{Runner: runner, Client: client, Bucket: cfg.Bucket, Prefix: cfg.Prefix}, nil

@@ -4,7 +4,8 @@
 //
 // Stages: part-uploaded:N (after the N-th part of a file is stored),
 // after-manifest (manifest stored, event not queued yet), after-enqueue
-// (event queued, commit not recorded yet),
+// (event queued, commit not recorded yet), before-deliver (cmd/finalize:
+// committed and cleaned up, the event not attempted yet),
 // before-complete, after-complete, after-verify (all files verified, before
 // the manifest), during-cleanup (after the first local file is deleted).
 package failpoint

@@ -63,15 +63,8 @@ func runLink(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err := config.ApplyEnv(fs, getenv); err != nil {
 		return fail(stderr, exitUsage, err, "fix the JIBRI_UPLOAD_* environment variables")
 	}
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), linkUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, linkUsage, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return fail(stderr, exitUsage, errors.New("link: expected one manifest key or session id"), "see finalize link --help")

@@ -38,10 +38,12 @@ const usage = `usage: finalize [flags] <recording-dir>
        finalize demo [--dir DIR]
        finalize secrets --secret-id ID [--dir DIR]   (see finalize secrets --help)
        finalize link <manifest key | session id>   (fresh presigned links; see finalize link --help)
+       finalize check [--json]   (before the first meeting: will this configuration upload and verify? see finalize check --help)
        finalize version
 
-Uploads a Jibri recording directory to S3 (multipart, full-object checksum
-verified by S3 and again by HeadObject, server-side encryption), writes
+Uploads a Jibri recording directory to S3 (multipart, verified as --verify
+says: by default a probe of the store picks the full-object checksum that S3
+verifies, MD5 ETags, or reading the object back; server-side encryption), writes
 manifest.json next to the media as the commit marker, and only then deletes
 the local files. Jibri runs it as its finalize script with the directory as
 the only argument; operators run it by hand to re-upload a stuck recording.
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return runSecrets(ctx, args[1:], stdout, stderr, getenv)
 		case "link":
 			return runLink(ctx, args[1:], stdout, stderr, getenv)
+		case "check":
+			return runCheck(ctx, args[1:], stdout, stderr, getenv)
 		case "version", "--version", "-version":
 			fmt.Fprintln(stdout, "finalize", version.Version)
 			return exitOK
@@ -91,15 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err := config.ApplyEnv(fs, getenv); err != nil {
 		return fail(stderr, exitUsage, err, "fix the JIBRI_UPLOAD_* environment variables")
 	}
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, usage, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return fail(stderr, exitUsage, errors.New("expected exactly one recording directory"), "see finalize --help")
@@ -123,6 +120,7 @@ func finalizeDir(ctx context.Context, cfg config.Config, conn s3conn.Options, di
 		return fail(stderr, exitUsage, err, "")
 	}
 	cfg.HoldDuration = holdFor(cfg, dir, log)
+	cfg.ProbeCache = recdir.ProbeCache(filepath.Dir(dir))
 	var onProgress func(string, int64, int64)
 	if showProgress(cfg.LogFormat, stderr) {
 		onProgress = newProgress(stderr).update

@@ -42,15 +42,8 @@ func runSecrets(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	endpoint := fs.String("endpoint", getenv("JIBRI_SECRETS_ENDPOINT"), "custom Secrets Manager endpoint URL [$JIBRI_SECRETS_ENDPOINT]")
 	overwrite := fs.Bool("overwrite", false, "replace variables already set in the directory")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), secretsUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, secretsUsage, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return fail(stderr, exitUsage, fmt.Errorf("secrets: unexpected argument %q", fs.Arg(0)), "see finalize secrets --help")

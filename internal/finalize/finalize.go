@@ -426,7 +426,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			if why := v.Encryption().Mismatch; why != "" {
 				flog.Warn().Str("sse_mismatch", why).Msg("the store did not apply the requested encryption; accepted (--sse-mismatch warn) and recorded in the manifest")
 			}
-			flog.Info().Str("version", v.VersionID()).Str("checksum", v.Checksum()).Int("parts", v.Parts()).
+			flog.Info().Str("version", v.VersionID()).Str("checksum", v.Checksum()).Str("verify", v.Verification()).Int("parts", v.Parts()).
 				Int("parts_sent", v.SentParts()).Float64("seconds", v.Duration().Seconds()).Msg(msg)
 			verified[i], done[i] = v, true
 		}
@@ -607,7 +607,7 @@ func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verif
 	for _, v := range verified {
 		m.Files = append(m.Files, manifest.File{
 			Name: v.Media().Name, Key: v.Key(), Size: v.Size(), ContentType: upload.ContentType(v.Media().Name),
-			ChecksumAlgorithm: string(r.up.Algorithm()), Checksum: v.Checksum(), ChecksumType: string(types.ChecksumTypeFullObject),
+			ChecksumAlgorithm: string(r.up.Algorithm()), Checksum: v.Checksum(), ChecksumType: string(types.ChecksumTypeFullObject), Verification: v.Verification(),
 			ETag: v.ETag(), VersionID: v.VersionID(), Parts: v.Parts(), PartsSent: v.SentParts(),
 			UploadStarted: v.Started().UTC(), UploadSeconds: v.Duration().Seconds(),
 			Encryption: &manifest.Encryption{Algorithm: v.Encryption().Algorithm, KMSKeyID: v.Encryption().KMSKeyID, Mismatch: v.Encryption().Mismatch},

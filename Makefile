@@ -16,7 +16,8 @@ export MINIO_BIN := $(MINIO)
 
 .PHONY: all build test check vet staticcheck fmt tidy tools demo bench-upload fuzz faults clean media-long
 
-# Infrastructure checks (infra-check) and the peer benchmark (bench) live in their own files.
+# Infrastructure checks (infra-check), operator-file checks (ops-check) and the peer benchmark
+# (bench) live in their own files.
 include mk/*.mk
 
 all: build
@@ -36,10 +37,11 @@ demo:
 	$(GO) run ./cmd/finalize demo --dir demo-data
 
 ## test: everything CI runs (checks, race-enabled tests incl. MinIO integration and the fault suite,
-## then the offline infrastructure checks from mk/infra.mk)
+## then the offline infrastructure checks from mk/infra.mk and the operator-file checks from mk/ops.mk)
 test: tools check
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) infra-check
+	$(MAKE) ops-check
 
 ## check: vet, staticcheck, gofmt, go mod tidy diff
 check: vet staticcheck fmt tidy

@@ -12,8 +12,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/jitsi-recorder/jibri-s3/internal/recwatch"
 )
 
 var (
@@ -23,8 +21,8 @@ var (
 	monitoringDoc = repoPath("docs", "monitoring.md")
 )
 
-// pending are the families other work registers on recwatch's registry (the MP4 playability check
-// and webhook events); the rules and the dashboard use them already. Absent, they are accepted;
+// pending are the families other work adds to recwatch's /metrics (the MP4 playability check and
+// webhook events); the rules and the dashboard use them already. Absent, they are accepted;
 // present, they must be of this type.
 var pending = map[string]dto.MetricType{
 	"jibri_recordings_unplayable_total":   dto.MetricType_COUNTER,
@@ -36,17 +34,12 @@ var pending = map[string]dto.MetricType{
 // scrape are series Prometheus itself adds to every target.
 var scrape = []string{"up"}
 
-// registered returns recwatch's series names (histograms with their _bucket, _sum and _count)
-// and its families by name.
+// registered returns the series names a running recwatch serves (histograms with their _bucket,
+// _sum and _count), and its families by name.
 func registered(t *testing.T) (map[string]bool, map[string]*dto.MetricFamily) {
 	t.Helper()
-	mfs, err := recwatch.NewMetrics().Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	names, fams := map[string]bool{}, map[string]*dto.MetricFamily{}
-	for _, mf := range mfs {
-		n := mf.GetName()
+	for n, mf := range served {
 		fams[n] = mf
 		names[n] = true
 		if mf.GetType() == dto.MetricType_HISTOGRAM {

@@ -127,7 +127,7 @@ if [ ! -d "$MIRROR" ]; then
 fi
 
 step "shellcheck"
-shellcheck "$ROOT"/infra/ci/*.sh "$ROOT"/docker/jibri/*.sh "$ROOT"/docker/jibri/rootfs/etc/cont-init.d/*
+shellcheck "$ROOT"/infra/ci/*.sh "$ROOT"/docker/jibri/*.sh "$ROOT"/docker/jibri/rootfs/etc/cont-init.d/* "$ROOT"/docker/opscheck/*.sh
 echo "ok"
 
 step "Dockerfiles"

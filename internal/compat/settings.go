@@ -13,8 +13,8 @@ func Settings() []Setting {
 		{},
 		{Flags: "--sse none", Env: []string{"JIBRI_UPLOAD_SSE=none"}},
 		{Flags: "--sse-mismatch warn", Env: []string{"JIBRI_UPLOAD_SSE_MISMATCH=warn"}},
-		{Flags: "--verify auto", Env: []string{"JIBRI_UPLOAD_VERIFY=auto"}},
-		{Flags: "--verify auto --sse none", Env: []string{"JIBRI_UPLOAD_VERIFY=auto", "JIBRI_UPLOAD_SSE=none"}},
+		{Flags: "--verify checksum", Env: []string{"JIBRI_UPLOAD_VERIFY=checksum"}},
+		{Flags: "--verify readback --sse none", Env: []string{"JIBRI_UPLOAD_VERIFY=readback", "JIBRI_UPLOAD_SSE=none"}},
 	}
 }
 

@@ -13,22 +13,25 @@ import (
 )
 
 // SeaweedFS starts `weed mini` (master, volume, filer and S3 gateway in one
-// process; WebDAV, the admin UI and the Iceberg catalog off) on a temporary
+// process; WebDAV, the admin UI, the Iceberg and Lance catalogs off) on a temporary
 // directory. Its S3 gateway takes the credentials from the environment.
+// Every port is given: weed mini moves a service whose port is taken to
+// another one, and the endpoint would then be wrong.
 func SeaweedFS(t testing.TB) *Server {
 	t.Helper()
 	bin := require(t, "SEAWEEDFS_BIN", "weed", "JIBRI_S3_REQUIRE_SEAWEEDFS", "make compat-servers builds it")
 	dir := t.TempDir()
 	s := &Server{Kind: Kind{Name: "SeaweedFS", Start: SeaweedFS}, Bucket: Bucket,
 		AccessKey: "seaweed-test-access", SecretKey: "seaweed-test-secret-key", Version: seaweedVersion(bin)}
-	ports := grpcPairs(t, 4)
+	ports := grpcPairs(t, 5)
 	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(ports[3])
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"AWS_ACCESS_KEY_ID=" + s.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s.SecretKey}
 	p := startProc(t, dir, env, bin, "mini", "-dir="+dir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-bucket="+Bucket,
 		"-master.port="+strconv.Itoa(ports[0]), "-volume.port="+strconv.Itoa(ports[1]),
 		"-filer.port="+strconv.Itoa(ports[2]), "-s3.port="+strconv.Itoa(ports[3]),
-		"-s3.port.iceberg=0", "-webdav=false", "-admin.ui=false")
+		"-admin.port="+strconv.Itoa(ports[4]), "-admin.port.legacy=0", "-admin.ui=false",
+		"-s3.port.iceberg=0", "-s3.port.lance=0", "-webdav=false")
 	s.waitS3(t, p.exited, p.out, 90*time.Second)
 	s.enableVersioning(t)
 	return s
@@ -63,11 +66,16 @@ func free(port int) bool {
 	return true
 }
 
-// seaweedVersion reads `weed version` ("version 30GB 4.53 7506e5f... linux amd64").
+// seaweedVersion reads the release from `weed version` ("version 30GB
+// 4.53  linux amd64": the volume size limit, then the release).
 func seaweedVersion(bin string) string {
 	b, err := exec.Command(bin, "version").CombinedOutput()
 	if err != nil {
 		return "unknown"
 	}
-	return strings.TrimPrefix(firstLine(b), "version ")
+	f := strings.Fields(firstLine(b))
+	if len(f) >= 3 && f[0] == "version" {
+		return f[2]
+	}
+	return firstLine(b)
 }

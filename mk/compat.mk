@@ -24,3 +24,8 @@ $(SEAWEEDFS):
 
 ## compat-servers: build versitygw and SeaweedFS (cached by version)
 compat-servers: $(VERSITYGW) $(SEAWEEDFS)
+
+.PHONY: compat
+## compat: probe and round-trip every store (MinIO, versitygw, SeaweedFS, gofakes3); writes docs/compat.md
+compat: tools $(VERSITYGW) $(SEAWEEDFS)
+	COMPAT_OUT=$(CURDIR)/docs/compat.md JIBRI_S3_REQUIRE_SEAWEEDFS=1 $(GO) test -count=1 -timeout 30m -run TestMatrix -v ./internal/compat

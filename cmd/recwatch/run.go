@@ -14,11 +14,13 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/jibristatus"
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/outbox"
 	"github.com/jitsi-recorder/jibri-s3/internal/protect"
 	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recwatch"
 	"github.com/jitsi-recorder/jibri-s3/internal/s3conn"
 	"github.com/jitsi-recorder/jibri-s3/internal/version"
+	"github.com/jitsi-recorder/jibri-s3/internal/webhook"
 )
 
 // Exit codes, documented in usage.
@@ -30,7 +32,7 @@ const (
 
 const usage = `usage: recwatch [flags]            watch the recordings root and finalize what the hook missed
        recwatch --once [flags]     finalize everything ready now, then exit (1 if anything failed)
-       recwatch status [--json] [root]
+       recwatch status [--json] [--events] [root]   (recordings, then undelivered webhook events)
        recwatch version
 
 recwatch runs beside Jibri (same task, same recordings volume, same uid). It
@@ -117,6 +119,9 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string, si
 	if wf.jibriURL != "" {
 		opts.Jibri = jibristatus.New(wf.jibriURL, nil)
 	}
+	if dl := pl.Deliverer(cfg, wf.root, log); dl != nil {
+		opts.Events = dl
+	}
 	d := recwatch.New(opts, pl.Runner, log, recwatch.NewMetrics(), keeper, emf, pl.Probe)
 	if !wf.once {
 		addr, err := d.Serve(stop, wf.listen)
@@ -192,6 +197,8 @@ func runStatus(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	fs := flag.NewFlagSet("recwatch status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
+	onlyEvents := fs.Bool("events", false, "print only the undelivered webhook events (with --json, as JSON)")
+	giveUp := fs.Duration("webhook-give-up", webhook.DefaultGiveUp, "age after which an undelivered event is a dead letter (as the watcher's)")
 	p := inventory.DefaultPolicy()
 	bindPolicy(fs, &p)
 	root := defaultRoot(getenv)
@@ -209,6 +216,23 @@ func runStatus(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		root = fs.Arg(0)
 	}
 	now := time.Now()
+	box := outbox.Open(root)
+	list, err := box.List()
+	if err != nil {
+		return fail(stderr, exitFailure, err)
+	}
+	events := outbox.Describe(list, webhook.Policy{GiveUp: *giveUp}, now)
+	if *onlyEvents {
+		if *asJSON {
+			err = outbox.WriteJSON(stdout, box.Dir(), now, events)
+		} else {
+			err = outbox.WriteTable(stdout, box.Dir(), now, events)
+		}
+		if err != nil {
+			return fail(stderr, exitFailure, err)
+		}
+		return exitOK
+	}
 	entries, err := inventory.Scan(root, now, p, isLocked)
 	if err != nil {
 		return fail(stderr, exitFailure, err)
@@ -217,6 +241,10 @@ func runStatus(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		err = inventory.WriteJSON(stdout, root, now, entries)
 	} else {
 		err = inventory.WriteTable(stdout, root, now, entries)
+		if err == nil && len(events) > 0 {
+			fmt.Fprintln(stdout)
+			err = outbox.WriteTable(stdout, box.Dir(), now, events)
+		}
 	}
 	if err != nil {
 		return fail(stderr, exitFailure, err)

@@ -56,6 +56,9 @@ type Options struct {
 	// Heartbeat is how often the watcher refreshes its heartbeat in the
 	// root, by which the hook knows it may hand recordings off.
 	Heartbeat time.Duration
+	// Events, when set, delivers the webhook outbox of the root: what
+	// finalize could not deliver, for as long as the watcher runs.
+	Events EventDeliverer
 }
 
 // JibriProbe reports the Jibri's busy status (jibristatus.Client).
@@ -89,6 +92,10 @@ type Daemon struct {
 	s3ok     atomic.Bool
 	lowDisk  bool
 	lastWarn time.Time
+
+	// The event delivery goroutine only (and Run after it, --once).
+	eventsNext, eventsEMF time.Time
+	eventsWake            chan struct{} // a recording was committed
 }
 
 // New returns a daemon. probe checks that S3 is reachable (for /readyz);
@@ -109,7 +116,7 @@ func New(opts Options, fin Finalizer, log zerolog.Logger, m *Metrics, p Protecto
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 5 * time.Second
 	}
-	return &Daemon{opts: opts, fin: fin, log: log, metrics: m, protect: p, emf: emf, probe: probe, busy: newBusyDirs()}
+	return &Daemon{opts: opts, fin: fin, log: log, metrics: m, protect: p, emf: emf, probe: probe, busy: newBusyDirs(), eventsWake: make(chan struct{}, 1)}
 }
 
 type outcome struct {
@@ -136,6 +143,15 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 	d.watching.Store(true)
 	defer d.watching.Store(false)
 	d.checkS3(stop)
+	if d.opts.Events != nil && !d.opts.Once {
+		var ewg sync.WaitGroup
+		ewg.Add(1)
+		go func() {
+			defer ewg.Done()
+			d.deliverEvents(stop, abort, d.eventsWake)
+		}()
+		defer ewg.Wait()
+	}
 
 	rescan := time.NewTicker(d.opts.Rescan)
 	defer rescan.Stop()
@@ -171,6 +187,12 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 		}
 		if d.record(o) {
 			failures++
+		}
+		if o.err == nil && o.res != nil && o.res.EventID != "" {
+			select {
+			case d.eventsWake <- struct{}{}:
+			default:
+			}
 		}
 	}
 
@@ -265,6 +287,9 @@ func (d *Daemon) Run(stop, abort context.Context) error {
 		}
 	}
 	wg.Wait()
+	if d.opts.Events != nil {
+		d.eventPass(abort) // --once: what is due now, then exit
+	}
 	if failures > 0 {
 		return fmt.Errorf("%w: %d failure(s)", ErrFailures, failures)
 	}

@@ -27,6 +27,7 @@ type Metrics struct {
 	pickedUp      prometheus.Counter
 	holdSeconds   prometheus.Histogram
 	unplayable    prometheus.Counter
+	events        eventMetrics
 }
 
 // NewMetrics registers every series.
@@ -71,6 +72,7 @@ func NewMetrics() *Metrics {
 	m.Registry.MustRegister(m.uploaded, m.failed, m.bytes, m.seconds, m.recordings, m.oldestPending,
 		m.freeBytes, m.diskLow, m.protected, m.shipped, m.scanErrors, m.jibriIdle, m.handedOff, m.pickedUp, m.holdSeconds, m.unplayable,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.events = newEventMetrics(m.Registry)
 	for _, s := range allStates {
 		m.recordings.WithLabelValues(string(s))
 	}

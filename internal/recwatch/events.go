@@ -17,7 +17,8 @@ type EventDeliverer interface {
 }
 
 // eventPassMax is the longest the watcher waits between two passes over
-// the outbox (an event finalize queued is usually announced sooner).
+// the outbox: how late it finds an event the hook (another process) could
+// not deliver. One its own finalize run queued wakes it at once.
 const eventPassMax = 10 * time.Second
 
 // eventMetrics are the Prometheus series of the webhook outbox.

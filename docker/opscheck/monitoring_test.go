@@ -49,10 +49,10 @@ func registered(t *testing.T) (map[string]bool, map[string]*dto.MetricFamily) {
 	for n, typ := range pending {
 		if mf, ok := fams[n]; ok {
 			if mf.GetType() != typ {
-				t.Errorf("%s is registered as a %v; the rules and dashboard read it as a %v", n, mf.GetType(), typ)
+				t.Errorf("%s is served as a %v; the rules and dashboard read it as a %v", n, mf.GetType(), typ)
 			}
 		} else {
-			t.Logf("%s is not registered yet; accepted as pending", n)
+			t.Logf("%s is not served yet; accepted as pending", n)
 			names[n] = true
 		}
 	}

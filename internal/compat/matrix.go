@@ -44,6 +44,17 @@ var capColumns = []struct {
 	}},
 }
 
+// resent reports a committed trip that sent again a part stored before the
+// kill.
+func resent(trips []Trip) bool {
+	for _, tr := range trips {
+		if tr.Committed && tr.PartsSent > tr.Parts-killAfter {
+			return true
+		}
+	}
+	return false
+}
+
 // check renders a finding: the answer, and what the store did where it is
 // not a plain yes.
 func check(c probe.Check) string {
@@ -83,12 +94,17 @@ func Render(rows []Row, generated time.Time, goVersion string) string {
 		for _, c := range capColumns {
 			b.WriteString(" " + cell(c.cell(r)) + " |")
 		}
-		fmt.Fprintf(&b, " %s | %s |\n", cell(r.Trips[0].Summary()), cell(commitsWith(r.Trips)))
+		fmt.Fprintf(&b, " %s | %s |\n", cell(r.Trips[0].Short()), cell(commitsWith(r.Trips)))
 	}
 	for _, r := range rows {
 		fmt.Fprintf(&b, "\n## %s %s\n\n", r.Store, r.Version)
 		for _, n := range r.Notes {
 			b.WriteString("- " + n + "\n")
+		}
+		if r.Probe.PartChecksums.Result != probe.Yes && resent(r.Trips) {
+			fmt.Fprintf(&b, "- ListParts lists no part checksums: a stored part is kept only where finalize's own journal holds "+
+				"the checksum UploadPart returned for it, and the journal is written in the background; a part stored just "+
+				"before the kill and not yet journalled is sent again (fewer than the %d stored parts kept above).\n", killAfter)
 		}
 		if r.Probe.Why != "" {
 			b.WriteString("- `auto` picks `" + r.Probe.Mode + "`: " + r.Probe.Why + "\n")

@@ -166,6 +166,22 @@ func commitsWith(trips []Trip) string {
 	return strings.Join(ok, ", ")
 }
 
+// Short is Summary for a table cell: a refusal's reason without the
+// wrapping layers and the hint (the store's section has them in full).
+func (tr Trip) Short() string {
+	if tr.Committed || tr.Lost() {
+		return tr.Summary()
+	}
+	e := tr.Error
+	for _, layer := range []string{"upload failed, local files kept: ", "verification failed, local files kept: ", "upload: ", "verification failed: "} {
+		e = strings.TrimPrefix(e, layer)
+	}
+	if i := strings.Index(e, " ("); i > 0 {
+		e = e[:i]
+	}
+	return "refused to commit, files kept: " + e
+}
+
 // run runs bin and returns its exit status (128+signal when killed) and
 // its standard error.
 func run(t testing.TB, bin string, env []string, args ...string) (int, string) {

@@ -41,6 +41,9 @@ type Kind struct {
 	// Start runs the store until the test ends, or ends the test (skip, or
 	// fail when the store is required).
 	Start func(t testing.TB) *Server
+	// Notes are what a reader of the matrix must know that no request to
+	// the store shows.
+	Notes []string
 }
 
 // Kinds lists the stores in the order of the matrix.
@@ -49,7 +52,8 @@ func Kinds() []Kind {
 		{Name: "MinIO", Start: MinIO},
 		{Name: "versitygw", Start: VersityGW},
 		{Name: "SeaweedFS", Start: SeaweedFS},
-		{Name: "gofakes3", Start: GoFakeS3},
+		{Name: "gofakes3", Start: GoFakeS3, Notes: []string{"gofakes3 keeps objects in memory as sent and returns " +
+			"the x-amz-server-side-encryption header it was given: \"SSE-S3 honoured\" means reported back, nothing is encrypted."}},
 	}
 }
 

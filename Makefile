@@ -12,9 +12,11 @@ STATICCHECK := $(TOOLS)/staticcheck
 export JIBRI_S3_REQUIRE_MINIO := 1
 # Tests that make recordings with Debian's ffmpeg (internal/mediatest) fail without it.
 export JIBRI_S3_REQUIRE_FFMPEG := 1
+# The playback test (internal/chromiumtest) fails without Debian's chromium and chromium-driver.
+export JIBRI_S3_REQUIRE_CHROMIUM := 1
 export MINIO_BIN := $(MINIO)
 
-.PHONY: all build test check vet staticcheck fmt tidy tools demo bench-upload fuzz faults clean media-long
+.PHONY: all build test check vet staticcheck fmt tidy tools demo bench-upload fuzz faults clean media-long playback
 
 # Infrastructure checks (infra-check), operator-file checks (ops-check) and the peer benchmark
 # (bench) live in their own files.
@@ -75,11 +77,22 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzFitMetadata -fuzztime 30s ./internal/upload
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/jibristatus
 	$(GO) test -run XXX -fuzz '^FuzzInspect$$' -fuzztime 30s ./internal/mp4
+	$(GO) test -run XXX -fuzz '^FuzzFaststart$$' -fuzztime 30s ./internal/mp4
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/event
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/jvbstats
+	$(GO) test -run XXX -fuzz FuzzParseList -fuzztime 30s ./internal/rotation
+	$(GO) test -run XXX -fuzz FuzzParseSecret -fuzztime 30s ./internal/rotation
 
 ## media-long: an hour of recording per MP4 variant, made with ffmpeg on the fly (cached in .cache/media)
 ## and checked against ffprobe; about a minute of CPU per file, so not part of make test
 media-long:
 	JIBRI_S3_LONG_MEDIA=1 JIBRI_S3_MEDIA_CACHE=$(CURDIR)/.cache/media $(GO) test -count=1 -timeout 30m -run TestHourLong -v ./internal/mp4
+
+## playback: the headless-Chromium playback test alone (also part of make test); prints the bytes fetched
+## before loadedmetadata for the faststart object and the original layout, writes bench/out/playback.md
+playback: tools
+	mkdir -p bench/out
+	PLAYBACK_REPORT=$(CURDIR)/bench/out/playback.md $(GO) test -count=1 -run TestPlayback -v ./internal/chromiumtest
 
 ## faults: the fault-injection suite alone (also part of make test); prints the table, writes bench/out/faults.md
 faults: tools

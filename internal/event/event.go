@@ -70,9 +70,21 @@ type Object struct {
 	ContentType       string `json:"content_type,omitempty"`
 	ChecksumAlgorithm string `json:"checksum_algorithm,omitempty"`
 	Checksum          string `json:"checksum,omitempty"`
+	// Media is set for media files (MP4): the duration and whether a
+	// player can open the file, as the manifest's media block says.
+	Media *Media `json:"media,omitempty"`
 	// Link is a presigned GET URL, added at each delivery attempt when
 	// links are enabled (--link-expiry); never stored on disk.
 	Link *Link `json:"link,omitempty"`
+}
+
+// Media is what an event says of a media object. An unplayable object
+// (an MP4 without its index) is stored and verified like any other; a
+// receiver should not offer it to a player as it is.
+type Media struct {
+	DurationSeconds float64 `json:"duration_seconds"`
+	Playable        bool    `json:"playable"`
+	Reason          string  `json:"reason,omitempty"` // why not playable
 }
 
 // Link is a presigned GET URL and the moment it stops working: the
@@ -112,8 +124,12 @@ func Build(m *manifest.Manifest, c Commit, now time.Time) (*Event, error) {
 		}
 	}
 	for _, f := range m.Files {
-		e.Objects = append(e.Objects, Object{Name: f.Name, Key: f.Key, VersionID: f.VersionID, Size: f.Size,
-			ContentType: f.ContentType, ChecksumAlgorithm: f.ChecksumAlgorithm, Checksum: f.Checksum})
+		o := Object{Name: f.Name, Key: f.Key, VersionID: f.VersionID, Size: f.Size,
+			ContentType: f.ContentType, ChecksumAlgorithm: f.ChecksumAlgorithm, Checksum: f.Checksum}
+		if md := f.Media; md != nil {
+			o.Media = &Media{DurationSeconds: md.DurationSeconds, Playable: md.Playable, Reason: md.Reason}
+		}
+		e.Objects = append(e.Objects, o)
 	}
 	e.ID = ID(e)
 	if err := validate(e); err != nil {

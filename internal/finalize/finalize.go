@@ -24,6 +24,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
+	"github.com/jitsi-recorder/jibri-s3/internal/mp4"
 	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
 	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 	"github.com/jitsi-recorder/jibri-s3/internal/upload"
@@ -129,6 +130,10 @@ type FileResult struct {
 	PartsSent int  // parts this run sent (fewer than Parts after a resume)
 	Reused    bool // stored by an earlier run, verified, not sent again
 	Seconds   float64
+	// Unplayable says why no player can open the file (package mp4), as
+	// read before the upload; "" when it plays or is not a media file. It
+	// was uploaded and verified all the same.
+	Unplayable string
 }
 
 // Result is what a successful run did.
@@ -149,6 +154,17 @@ type Result struct {
 	PartsStored int      // with HandedOff: parts stored so far, of PartsTotal
 	PartsTotal  int
 	EventID     string // the event queued for the webhooks by this run ("" for none)
+}
+
+// Unplayable returns the number of files of the result no player can open.
+func (r *Result) Unplayable() int {
+	n := 0
+	for _, f := range r.Files {
+		if f.Unplayable != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Run finalizes the recording in dir.
@@ -220,7 +236,8 @@ func (r *Runner) Run(ctx context.Context, dir string) (*Result, error) {
 		return nil, err
 	}
 	res := &c.Result
-	success := metrics.Record{Outcome: metrics.OutcomeSuccess, Bytes: res.Bytes, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(res.Files), Source: r.cfg.Source, Session: rec.Session}
+	success := metrics.Record{Outcome: metrics.OutcomeSuccess, Bytes: res.Bytes, Seconds: time.Since(started).Seconds(), Attempts: attempts, Files: len(res.Files),
+		Unplayable: res.Unplayable(), Source: r.cfg.Source, Session: rec.Session}
 	emitSuccess := func() {
 		if r.cfg.Hook {
 			success.HookSeconds = time.Since(runStart).Seconds()
@@ -380,6 +397,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	meta := r.objectMetadata(rec)
 	verified := make([]upload.Verified, len(rec.Media))
 	done := make([]bool, len(rec.Media))
+	media, inspected := make([]*mp4.Info, len(rec.Media)), make([]bool, len(rec.Media))
 	// The hold is kept by not starting parts that would end after it; a
 	// part still in flight HoldGrace after it (a link slower than the hold
 	// is long) is cut and sent again by the watcher.
@@ -398,8 +416,19 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 				continue
 			}
 			flog := log.With().Str(logging.KeyFile, m.Name).Str(logging.KeyKey, keys[i]).Int64("bytes", m.Size).Logger()
+			if !inspected[i] {
+				info, err := inspectMedia(m)
+				if err != nil {
+					flog.Warn().Err(err).Msg("upload failed")
+					lastErr = err
+					continue
+				}
+				media[i], inspected[i] = info, true
+				r.flagMedia(flog, store, m.Name, info)
+			}
 			flog.Info().Msg("uploading")
-			v, err := r.up.Upload(uctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: meta, Progress: store, HandOffAt: handOffAt})
+			v, err := r.up.Upload(uctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: upload.FitMetadata(mediaMetadata(meta, media[i])),
+				Progress: store, HandOffAt: handOffAt})
 			if errors.Is(err, upload.ErrHandOff) || (err != nil && errors.Is(context.Cause(uctx), upload.ErrHandOff)) {
 				return true, upload.ErrHandOff
 			}
@@ -440,7 +469,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	}
 
 	r.failpoint("after-verify")
-	m := r.buildManifest(rec, verified, attempts, started)
+	m := r.buildManifest(rec, verified, media, attempts, started)
 	allReused := true
 	for _, v := range verified {
 		allReused = allReused && v.Reused()
@@ -482,9 +511,13 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	log.Debug().Int("record_writes", st.Writes).Int64("record_bytes", st.Bytes).Int("record_fsyncs", st.Fsyncs).Msg("record cost of this run")
 	res := &committed{verified: verified}
 	res.Result = Result{Dir: rec.Dir, Session: rec.Session, Bucket: r.cfg.Bucket, ManifestKey: manifestKey, Attempts: attempts, Duration: time.Since(started), EventID: eventID}
-	for _, v := range verified {
-		res.Files = append(res.Files, FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Size(), VersionID: v.VersionID(), Checksum: v.Checksum(),
-			Parts: v.Parts(), PartsSent: v.SentParts(), Reused: v.Reused(), Seconds: v.Duration().Seconds()})
+	for i, v := range verified {
+		fr := FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Size(), VersionID: v.VersionID(), Checksum: v.Checksum(),
+			Parts: v.Parts(), PartsSent: v.SentParts(), Reused: v.Reused(), Seconds: v.Duration().Seconds()}
+		if info := media[i]; info != nil && !info.Playable {
+			fr.Unplayable = mediaBlock(info, "").Reason
+		}
+		res.Files = append(res.Files, fr)
 		res.Bytes += v.Size()
 	}
 	return res, nil
@@ -561,9 +594,10 @@ func (r *Runner) emit(log zerolog.Logger, m metrics.Record) {
 	}
 }
 
-// objectMetadata is the user metadata of every object of the recording,
-// from raw values: upload.FitMetadata encodes and bounds them so that S3's
-// 2 KB limit always holds, whatever the room or tenant.
+// objectMetadata is the raw user metadata every object of the recording
+// shares (each media file adds its own, mediaMetadata): upload.FitMetadata
+// encodes and bounds it so that S3's 2 KB limit always holds, whatever the
+// room or tenant.
 func (r *Runner) objectMetadata(rec *recording.Recording) map[string]string {
 	meta := map[string]string{
 		"room":             rec.Room,
@@ -584,10 +618,10 @@ func (r *Runner) objectMetadata(rec *recording.Recording) map[string]string {
 			meta["conference-session-id"] = md.SessionID
 		}
 	}
-	return upload.FitMetadata(meta)
+	return meta
 }
 
-func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verified, attempts int, started time.Time) *manifest.Manifest {
+func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verified, media []*mp4.Info, attempts int, started time.Time) *manifest.Manifest {
 	host, _ := os.Hostname()
 	m := &manifest.Manifest{
 		Recording: manifest.Recording{
@@ -604,13 +638,14 @@ func (r *Runner) buildManifest(rec *recording.Recording, verified []upload.Verif
 		m.Recording.MeetingURL, m.Recording.Participants = md.MeetingURL, md.Participants
 		m.Metadata = md.Public()
 	}
-	for _, v := range verified {
+	for i, v := range verified {
 		m.Files = append(m.Files, manifest.File{
 			Name: v.Media().Name, Key: v.Key(), Size: v.Size(), ContentType: upload.ContentType(v.Media().Name),
 			ChecksumAlgorithm: string(r.up.Algorithm()), Checksum: v.Checksum(), ChecksumType: string(types.ChecksumTypeFullObject), Verification: v.Verification(),
 			ETag: v.ETag(), VersionID: v.VersionID(), Parts: v.Parts(), PartsSent: v.SentParts(),
 			UploadStarted: v.Started().UTC(), UploadSeconds: v.Duration().Seconds(),
 			Encryption: &manifest.Encryption{Algorithm: v.Encryption().Algorithm, KMSKeyID: v.Encryption().KMSKeyID, Mismatch: v.Encryption().Mismatch},
+			Media:      mediaBlock(media[i], v.Rearranged()),
 		})
 	}
 	for _, name := range rec.Empty {

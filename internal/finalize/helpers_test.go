@@ -36,6 +36,9 @@ type envOpts struct {
 	deadline time.Duration
 	attempts int
 	alg      checksum.Algorithm
+	// faststart rearranges MP4 files while uploading, as the binaries do
+	// by default.
+	faststart bool
 }
 
 func newEnv(t *testing.T, conn s3conn.Options, o envOpts) *env {
@@ -56,7 +59,8 @@ func newEnv(t *testing.T, conn s3conn.Options, o envOpts) *env {
 	if o.alg == "" {
 		o.alg = checksum.CRC32C
 	}
-	up := upload.New(client, upload.Options{Bucket: o.bucket, PartSize: o.partSize, Concurrency: 4, Checksum: o.alg, SSE: o.sse, KMSKeyID: o.kms})
+	up := upload.New(client, upload.Options{Bucket: o.bucket, PartSize: o.partSize, Concurrency: 4, Checksum: o.alg, SSE: o.sse, KMSKeyID: o.kms,
+		Faststart: o.faststart})
 	spool := filepath.Join(t.TempDir(), "emf.jsonl")
 	r := New(Config{
 		Bucket: o.bucket, Prefix: "recordings", Template: keytmpl.MustParse(keytmpl.Default), SSE: o.sse, KMSKeyID: o.kms,

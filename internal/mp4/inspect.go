@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -283,4 +285,14 @@ func duration(units uint64, timescale uint32) time.Duration {
 		return time.Duration(math.MaxInt64)
 	}
 	return time.Duration(sec)*time.Second + time.Duration(rem*uint64(time.Second)/ts)
+}
+
+// Inspectable reports whether name has the extension of an ISO media file
+// a recorder writes and Inspect reads: .mp4, .m4a, .m4v or .mov (any case).
+func Inspectable(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".mp4", ".m4a", ".m4v", ".mov":
+		return true
+	}
+	return false
 }

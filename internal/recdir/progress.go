@@ -21,11 +21,15 @@ func (s *Store) Earlier(name string) (File, bool) {
 
 // Begin records a new upload of the file: it replaces the identity, part
 // size, algorithm, upload id and parts recorded before (the key stays
-// pinned). Written in the background; write errors surface in Flush.
+// pinned, and so does what finalize found of the file's contents:
+// Unplayable). Written in the background; write errors surface in Flush.
 func (s *Store) Begin(name string, f File) {
 	s.Update(func(r *Record) {
-		if old, ok := r.Files[name]; ok && old.Key != "" {
-			f.Key = old.Key
+		if old, ok := r.Files[name]; ok {
+			if old.Key != "" {
+				f.Key = old.Key
+			}
+			f.Unplayable = old.Unplayable
 		}
 		f.Status, f.Parts, f.VersionID, f.Checksum = FileUploading, nil, "", ""
 		if f.Started.IsZero() {
@@ -63,6 +67,9 @@ func (s *Store) Complete(name, key, versionID, sum string, f File) error {
 		e, ok := r.Files[name]
 		if !ok || e.Status != FileUploading || e.Key != key {
 			f.Key = key
+			if ok {
+				f.Unplayable = e.Unplayable
+			}
 			e = &f
 			r.Files[name] = e
 		}

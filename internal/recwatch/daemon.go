@@ -305,6 +305,9 @@ func (d *Daemon) record(o outcome) bool {
 		d.metrics.uploaded.Inc()
 		d.metrics.bytes.Add(float64(o.res.Bytes))
 		d.metrics.seconds.Observe(o.dur.Seconds())
+		if n := o.res.Unplayable(); n > 0 {
+			d.metrics.unplayable.Add(float64(n))
+		}
 		log.Info().Int64("bytes", o.res.Bytes).Str(logging.KeyManifest, o.res.ManifestKey).Dur("took", o.dur).Msg("recording finalized")
 		return false
 	case errors.Is(o.err, finalize.ErrLocked):

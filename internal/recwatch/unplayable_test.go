@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
 
+	"github.com/jitsi-recorder/jibri-s3/internal/finalize"
 	"github.com/jitsi-recorder/jibri-s3/internal/metrics"
 )
 
@@ -40,5 +42,19 @@ func TestUnplayableFromHook(t *testing.T) {
 		if mf.GetName() == "jibri_recordings_unplayable_total" && !strings.HasPrefix(mf.GetHelp(), "Recording files committed to S3 that no player can open") {
 			t.Fatalf("help text %q", mf.GetHelp())
 		}
+	}
+}
+
+// TestUnplayableFromOwnRuns: the unplayable files of a recording recwatch
+// finalized itself count too (the hook's are counted from its EMF).
+func TestUnplayableFromOwnRuns(t *testing.T) {
+	d := &Daemon{metrics: NewMetrics(), log: zerolog.Nop()}
+	res := &finalize.Result{Files: []finalize.FileResult{{Name: "a.mp4", Unplayable: "no moov box"}, {Name: "b.mp4"}, {Name: "c.mp4", Unplayable: "no mdat box"}}}
+	if retry := d.record(outcome{dir: "/r/x", res: res}); retry {
+		t.Fatal("a committed recording is retried")
+	}
+	d.record(outcome{dir: "/r/y", res: &finalize.Result{Files: []finalize.FileResult{{Name: "d.mp4"}}}})
+	if got := testutil.ToFloat64(d.metrics.unplayable); got != 2 {
+		t.Fatalf("jibri_recordings_unplayable_total = %v, want 2", got)
 	}
 }

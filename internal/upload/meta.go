@@ -25,10 +25,10 @@ const MaxMetadataValue = 512
 // (then dropped) from the end of this list: keys it does not name first (in
 // reverse sorted order), then meeting-url (it repeats the room), then
 // conference-session-id, tenant, room, and last the short fixed values that
-// identify the recording.
+// identify the recording and describe its media.
 var metadataPriority = []string{
 	"session-id", "recording-start", "metadata-status", "uploader-version", "participants",
-	"room", "tenant", "conference-session-id", "meeting-url",
+	"media-playable", "media-duration", "room", "tenant", "conference-session-id", "meeting-url",
 }
 
 // FitMetadata turns raw metadata values (any text) into x-amz-meta-* values

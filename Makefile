@@ -79,6 +79,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzInspect$$' -fuzztime 30s ./internal/mp4
 	$(GO) test -run XXX -fuzz '^FuzzFaststart$$' -fuzztime 30s ./internal/mp4
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./internal/event
+	$(GO) test -run XXX -fuzz FuzzCheck -fuzztime 30s ./internal/jsondoc
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./internal/jvbstats
 	$(GO) test -run XXX -fuzz FuzzParseList -fuzztime 30s ./internal/rotation
 	$(GO) test -run XXX -fuzz FuzzParseSecret -fuzztime 30s ./internal/rotation

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jitsi-recorder/jibri-s3/internal/jsondoc"
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
 )
 
@@ -197,21 +198,8 @@ func Encode(e *Event) ([]byte, error) {
 
 // Decode parses and validates an event.
 func Decode(b []byte) (*Event, error) {
-	if len(b) > MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes is larger than %d", ErrInvalid, len(b), MaxSize)
-	}
-	var probe struct {
-		Schema  string `json:"schema"`
-		Version int    `json:"version"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
+	if err := jsondoc.Check(b, MaxSize, Schema, Version); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if probe.Schema != Schema {
-		return nil, fmt.Errorf("%w: schema %q, want %q", ErrInvalid, probe.Schema, Schema)
-	}
-	if probe.Version < 1 || probe.Version > Version {
-		return nil, fmt.Errorf("%w: version %d is not supported (this build reads 1..%d)", ErrInvalid, probe.Version, Version)
 	}
 	var e Event
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&e); err != nil {

@@ -63,16 +63,20 @@ func (m *movie) parseMvhd(r io.ReaderAt, b Box) error {
 		return err
 	}
 	c := cursor{p: p, box: b.Type}
+	m.timescale, m.duration = c.timing()
+	return c.err
+}
+
+// timing reads the start of an mvhd or mdhd payload: the full-box header,
+// creation and modification times, the timescale and the duration (64-bit
+// fields in version 1, 32-bit in version 0).
+func (c *cursor) timing() (timescale uint32, duration uint64) {
 	if v, _ := c.fullBox(); v == 1 {
 		c.skip(16)
-		m.timescale = c.u32()
-		m.duration = c.u64()
-	} else {
-		c.skip(8)
-		m.timescale = c.u32()
-		m.duration = unknown32(c.u32())
+		return c.u32(), c.u64()
 	}
-	return c.err
+	c.skip(8)
+	return c.u32(), unknown32(c.u32())
 }
 
 // unknown32 maps the 32-bit "duration unknown" value to 0.
@@ -226,15 +230,7 @@ func (t *track) parseMdhd(r io.ReaderAt, b Box) error {
 		return err
 	}
 	c := cursor{p: p, box: b.Type}
-	if v, _ := c.fullBox(); v == 1 {
-		c.skip(16)
-		t.Timescale = c.u32()
-		t.mdhdDur = c.u64()
-	} else {
-		c.skip(8)
-		t.Timescale = c.u32()
-		t.mdhdDur = unknown32(c.u32())
-	}
+	t.Timescale, t.mdhdDur = c.timing()
 	return c.err
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -182,4 +183,44 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded event does not decode: %v", err)
 		}
 	})
+}
+
+// TestDocExamples: the example in docs/events.md is the testdata file, and
+// the shorter one in the README is a valid event whose object is the
+// testdata's first (without its link).
+func TestDocExamples(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "recording-committed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := sample(t)
+	for _, c := range []struct{ doc, after string }{
+		{"../../docs/events.md", "(`internal/event/testdata/recording-committed.json`):"},
+		{"../../README.md", "## Receiving completion events"},
+	} {
+		b, err := os.ReadFile(c.doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(b), c.after)
+		_, rest, ok2 := strings.Cut(rest, "```json\n")
+		block, _, ok3 := strings.Cut(rest, "```")
+		if !ok || !ok2 || !ok3 {
+			t.Fatalf("%s: no json block after %q", c.doc, c.after)
+		}
+		if strings.HasSuffix(c.doc, "events.md") {
+			if block != string(want) {
+				t.Errorf("%s: the example differs from testdata/recording-committed.json", c.doc)
+			}
+			continue
+		}
+		e, err := Decode([]byte(block))
+		if err != nil {
+			t.Fatalf("%s: %v", c.doc, err)
+		}
+		o := full.Objects[0]
+		if len(e.Objects) != 1 || e.Objects[0].Key != o.Key || e.Objects[0].Media == nil || *e.Objects[0].Media != *o.Media || !reflect.DeepEqual(e.Recording, full.Recording) {
+			t.Errorf("%s: example %+v differs from the testdata", c.doc, e)
+		}
+	}
 }

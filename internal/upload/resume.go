@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -142,9 +143,11 @@ func (u *Uploader) reuse(ctx context.Context, f *localFile, m recording.Media, k
 }
 
 // resume continues the multipart upload e.UploadID: ListParts is the truth;
-// a listed part is kept only if its size and checksum match the local bytes,
-// everything else is (re)sent; then the upload is completed with the
-// full-object checksum and verified as usual.
+// a listed part is kept only if its size and checksum match the local bytes
+// (the checksum listed, else the one recorded for that ETag, else, when
+// neither exists, an ETag equal to the MD5 of the local bytes), everything
+// else is (re)sent; then the upload is completed with the full-object
+// checksum and verified as usual.
 func (u *Uploader) resume(ctx context.Context, f *localFile, m recording.Media, obj Object, e recdir.File, mode string) (Verified, error) {
 	listed, err := u.listParts(ctx, obj.Key, e.UploadID)
 	if err != nil {
@@ -161,6 +164,9 @@ func (u *Uploader) resume(ctx context.Context, f *localFile, m recording.Media, 
 	md5s := newPartMD5s()
 	var send []int32
 	for i := int32(1); i <= n; i++ {
+		if err := ctx.Err(); err != nil {
+			return Verified{}, fmt.Errorf("upload: resuming %s: %w", obj.Key, err)
+		}
 		off := int64(i-1) * e.PartSize
 		size := min(e.PartSize, f.size-off)
 		p, ok := listed[i]
@@ -169,11 +175,11 @@ func (u *Uploader) resume(ctx context.Context, f *localFile, m recording.Media, 
 				// The part's ETag is the MD5 of its bytes on the stores
 				// these modes serve (the probe checked it for etag; for
 				// readback a part kept wrongly is caught by the read-back).
-				sum, err := md5Of(io.NewSectionReader(t, off, size))
+				sum, err := partMD5(ctx, t, off, size)
 				if err != nil {
 					return Verified{}, err
 				}
-				if strings.EqualFold(strings.Trim(aws.ToString(p.ETag), `"`), hex.EncodeToString(sum[:])) {
+				if etagIsMD5(aws.ToString(p.ETag), sum) {
 					md5s.set(i, sum)
 					done = append(done, types.CompletedPart{PartNumber: aws.Int32(i), ETag: p.ETag})
 					continue
@@ -187,12 +193,30 @@ func (u *Uploader) resume(ctx context.Context, f *localFile, m recording.Media, 
 				// UploadPart returned for this very part (same ETag) stands in.
 				want = recordedChecksum(e.Parts, i, aws.ToString(p.ETag))
 			}
-			got, err := u.partSum(t, off, size)
+			// The MD5 is needed only when nothing else can prove the part.
+			got, sum, err := u.partSums(ctx, t, off, size, want == "")
 			if err != nil {
 				return Verified{}, err
 			}
-			if want != "" && got == want {
+			if want != "" {
+				if got == want {
+					done = append(done, completedPart(i, p.ETag, got, u.opts.Checksum))
+					continue
+				}
+			} else if etagIsMD5(aws.ToString(p.ETag), sum) {
+				// Neither the listing nor the record has this part's
+				// checksum (SeaweedFS lists none, and the record is
+				// written in batches: a run killed just after S3 stored
+				// the part did not record it). Its ETag, the MD5 of the
+				// stored bytes, equal to the MD5 of the local ones, proves
+				// it; S3 then checks the part checksum given with
+				// CompleteMultipartUpload and the full-object one. An ETag
+				// that is not a plain MD5 (SSE-KMS, SSE-C) proves nothing:
+				// the part is sent again.
 				done = append(done, completedPart(i, p.ETag, got, u.opts.Checksum))
+				if obj.Progress != nil {
+					obj.Progress.Part(m.Name, e.UploadID, recdir.Part{Number: i, Size: size, ETag: aws.ToString(p.ETag), Checksum: got})
+				}
 				continue
 			}
 		}
@@ -262,14 +286,66 @@ func completedPart(n int32, etag *string, sum string, alg checksum.Algorithm) ty
 	return p
 }
 
-// partSum reads one part through the tracker (which also feeds the
-// full-object checksum) and returns the part's own checksum.
-func (u *Uploader) partSum(t *checksum.Tracker, off, size int64) (string, error) {
-	w := &crcWriter{alg: u.opts.Checksum}
-	if _, err := io.Copy(w, io.NewSectionReader(t, off, size)); err != nil {
-		return "", &localError{fmt.Errorf("upload: cannot read part at %d: %w", off, err)}
+// readPart reads one part once through the tracker (which also feeds the
+// full-object checksum) into the given hashes, streaming it. It stops when
+// ctx is done.
+func readPart(ctx context.Context, t *checksum.Tracker, off, size int64, hashes ...io.Writer) error {
+	if _, err := io.Copy(io.MultiWriter(hashes...), &ctxReader{ctx: ctx, r: io.NewSectionReader(t, off, size)}); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("upload: reading part at %d: %w", off, err)
+		}
+		return &localError{fmt.Errorf("upload: cannot read part at %d: %w", off, err)}
 	}
-	return u.opts.Checksum.Encode(w.crc), nil
+	return nil
+}
+
+// partSums reads one part (readPart) and returns its checksum and, when
+// withMD5, its MD5.
+func (u *Uploader) partSums(ctx context.Context, t *checksum.Tracker, off, size int64, withMD5 bool) (string, [md5.Size]byte, error) {
+	var sum [md5.Size]byte
+	w := &crcWriter{alg: u.opts.Checksum}
+	hashes := []io.Writer{w}
+	h := md5.New()
+	if withMD5 {
+		hashes = append(hashes, h)
+	}
+	if err := readPart(ctx, t, off, size, hashes...); err != nil {
+		return "", sum, err
+	}
+	if withMD5 {
+		copy(sum[:], h.Sum(nil))
+	}
+	return u.opts.Checksum.Encode(w.crc), sum, nil
+}
+
+// partMD5 reads one part (readPart) and returns its MD5.
+func partMD5(ctx context.Context, t *checksum.Tracker, off, size int64) ([md5.Size]byte, error) {
+	var sum [md5.Size]byte
+	h := md5.New()
+	if err := readPart(ctx, t, off, size, h); err != nil {
+		return sum, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
+// etagIsMD5 reports whether etag, as S3 lists it (quoted), is the hex
+// MD5 sum. A multipart or encrypted ETag never is.
+func etagIsMD5(etag string, sum [md5.Size]byte) bool {
+	return strings.EqualFold(strings.Trim(etag, `"`), hex.EncodeToString(sum[:]))
+}
+
+// ctxReader ends a long local read when its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // sendParts uploads the given part numbers with bounded concurrency.

@@ -213,23 +213,18 @@ func (b *bench) all(ctx context.Context) error {
 	if err := b.save(); err != nil {
 		return err
 	}
-	type workload struct {
-		name  string
-		count int
-		mib   int64
-	}
 	var ws []workload
 	for _, s := range b.opts.sizes {
 		ws = append(ws, workload{name: sizeName(s), count: 1, mib: s})
+	}
+	for _, d := range b.opts.lengths {
+		ws = append(ws, workload{name: lengthName(d), count: 1, length: d})
 	}
 	if b.opts.batchCount > 0 {
 		ws = append(ws, workload{name: fmt.Sprintf("%d x %s at once", b.opts.batchCount, sizeName(b.opts.batchMiB)), count: b.opts.batchCount, mib: b.opts.batchMiB})
 	}
 	for _, w := range ws {
-		if b.opts.label != "" {
-			w.name += " " + b.opts.label
-		}
-		if err := b.workload(ctx, w.name, w.count, w.mib); err != nil {
+		if err := b.workload(ctx, w); err != nil {
 			return err
 		}
 		if err := b.save(); err != nil {
@@ -246,24 +241,80 @@ func sizeName(mib int64) string {
 	return fmt.Sprintf("%d MiB", mib)
 }
 
-// workload uploads count recordings of mib MiB at once with every tool to
-// every target, then measures the references.
-func (b *bench) workload(ctx context.Context, name string, count int, mib int64) error {
-	dir := filepath.Join(b.tmp, "recordings")
-	defer os.RemoveAll(dir)
-	b.logf("workload %s: writing %d recording(s)", name, count)
-	var recs []recording
-	for range count {
-		r, err := makeRecording(dir, mib<<20)
+// workload is count recordings uploaded at once: of mib MiB each, or with
+// -media jibri, real MP4s of about mib MiB or of the given length.
+type workload struct {
+	name   string
+	count  int
+	mib    int64
+	length time.Duration
+}
+
+// recordings writes the workload's recordings under dir and names the
+// workload (with -media jibri, after the fixture's length or size).
+func (b *bench) recordings(ctx context.Context, dir string, wl workload) (string, []recording, *mediaFile, error) {
+	name := wl.name
+	var mf *mediaFile
+	if b.opts.media == mediaJibri {
+		m := media{ffmpeg: b.opts.ffmpeg, cache: b.opts.mediaCache, logf: b.logf}
+		var f mediaFile
+		var err error
+		if wl.length > 0 {
+			f, err = m.byLength(ctx, wl.length)
+			name = fmt.Sprintf("%s MP4 (%s)", lengthName(wl.length), sizeName(f.size>>20))
+		} else {
+			f, err = m.bySize(ctx, wl.mib<<20)
+			name = fmt.Sprintf("%s MP4 (%s)", name, lengthName(f.duration))
+		}
 		if err != nil {
-			return err
+			return "", nil, nil, err
+		}
+		mf = &f
+		b.logf("media %s: %d bytes, %s, moov %d bytes, boxes %s, %d copies of the source",
+			f.path, f.size, f.duration.Round(time.Second), f.moovSize, strings.Join(f.boxes, " "), f.loops)
+	}
+	if b.opts.label != "" {
+		name += " " + b.opts.label
+	}
+	b.logf("workload %s: writing %d recording(s)", name, wl.count)
+	var recs []recording
+	for range wl.count {
+		var r recording
+		var err error
+		if mf != nil {
+			r, err = makeMediaRecording(dir, mf.path)
+		} else {
+			r, err = makeRecording(dir, wl.mib<<20)
+		}
+		if err != nil {
+			return "", nil, nil, err
 		}
 		if err := warmUp(ctx, r.media); err != nil {
-			return err
+			return "", nil, nil, err
 		}
 		recs = append(recs, r)
 	}
-	w := workloadResult{Name: name, Files: count, Bytes: int64(count) * mib << 20, Commit: b.commit}
+	return name, recs, mf, nil
+}
+
+// workload uploads the recordings of wl at once with every tool to every
+// target, then measures the references.
+func (b *bench) workload(ctx context.Context, wl workload) error {
+	dir := filepath.Join(b.tmp, "recordings")
+	defer os.RemoveAll(dir)
+	name, recs, mf, err := b.recordings(ctx, dir, wl)
+	if err != nil {
+		return err
+	}
+	count := len(recs)
+	w := workloadResult{Name: name, Files: count, Commit: b.commit}
+	for _, r := range recs {
+		w.Bytes += r.size
+	}
+	if mf != nil {
+		w.Media = mf.json()
+		w.Stored = map[string][]storedJSON{}
+	}
 	for _, t := range b.targets {
 		tr := targetRun{Target: t.name, LoadStart: loadAvg(), Samples: map[string][]sampleJSON{}}
 		for i := range b.opts.runs {
@@ -272,6 +323,13 @@ func (b *bench) workload(ctx context.Context, name string, count int, mib int64)
 				s, err := b.once(ctx, t, tool, recs, count == 1 && i == 0)
 				if err != nil {
 					return fmt.Errorf("%s, %s, run %d, %s: %w", name, t.name, i+1, tool, err)
+				}
+				if mf != nil && t.null != nil && i == 0 {
+					st, err := b.stored(ctx, t, tool, recs, mf)
+					if err != nil {
+						return fmt.Errorf("%s, %s, %s: %w", name, t.name, tool, err)
+					}
+					w.Stored[tool] = st
 				}
 				tr.Samples[tool] = append(tr.Samples[tool], s)
 				b.logf("%-9s %-32s run %d/%d %-22s %7.2fs %8.1f MB/s  cpu %6.2fs  server cpu %6.2fs  rss %6.1f MiB  load %s",

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,11 +35,45 @@ const stampEvery = 64 << 10
 // no write is sparse. The file is fsynced so that its write-back does not
 // land in the measured runs.
 func makeRecording(parent string, size int64) (recording, error) {
+	r, err := newRecording(parent)
+	if err != nil {
+		return recording{}, err
+	}
+	r.size = size
+	if err := writeMedia(r.media, size); err != nil {
+		return recording{}, err
+	}
+	return r, nil
+}
+
+// makeMediaRecording writes metadata.json and links the real MP4 at src
+// (a cached fixture, never modified: finalize runs with --keep) as the
+// media file, or copies it where a link is not possible.
+func makeMediaRecording(parent, src string) (recording, error) {
+	r, err := newRecording(parent)
+	if err != nil {
+		return recording{}, err
+	}
+	if err := os.Link(src, r.media); err != nil {
+		if err := copyFile(src, r.media); err != nil {
+			return recording{}, err
+		}
+	}
+	fi, err := os.Stat(r.media)
+	if err != nil {
+		return recording{}, fmt.Errorf("cannot stat the media file: %w", err)
+	}
+	r.size = fi.Size()
+	return r, nil
+}
+
+// newRecording creates a session directory holding metadata.json.
+func newRecording(parent string) (recording, error) {
 	session, err := sessionID()
 	if err != nil {
 		return recording{}, err
 	}
-	r := recording{dir: filepath.Join(parent, session), session: session, name: mediaName, size: size}
+	r := recording{dir: filepath.Join(parent, session), session: session, name: mediaName}
 	r.media = filepath.Join(r.dir, mediaName)
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return recording{}, fmt.Errorf("cannot create recording directory: %w", err)
@@ -47,10 +82,27 @@ func makeRecording(parent string, size int64) (recording, error) {
 	if err := os.WriteFile(filepath.Join(r.dir, "metadata.json"), meta, 0o644); err != nil {
 		return recording{}, fmt.Errorf("cannot write metadata.json: %w", err)
 	}
-	if err := writeMedia(r.media, size); err != nil {
-		return recording{}, err
-	}
 	return r, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("cannot copy the media file: %w", err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("cannot copy the media file: %w", err)
+	}
+	defer out.Close()
+	if _, err := io.Copy(out, in); err != nil {
+		return fmt.Errorf("cannot copy the media file: %w", err)
+	}
+	if err := out.Sync(); err != nil {
+		return fmt.Errorf("cannot sync the media file: %w", err)
+	}
+	return out.Close()
 }
 
 // ftyp is a 32-byte MP4 file type box (isom, iso2, avc1, mp41).

@@ -15,6 +15,12 @@
 // the start-up cost of each tool: from exec to the first connection
 // reaching the null endpoint, for a tiny recording.
 //
+// With -media jibri the recordings are real MP4s, moov last, as Jibri
+// leaves them: one minute encoded by ffmpeg with Jibri's settings, repeated
+// by stream copy to about each of -sizes, or to each of -lengths. They are
+// kept in -media-cache. Run the tools finalize and finalize-nofaststart to
+// see what rearranging the file for faststart costs.
+//
 // It writes report.md (Markdown), results.json (every sample) and
 // chart.json (the input of bench/chart, which draws chart.png) into -out.
 // Peers come from -aws, -rclone and -mc; make bench installs pinned
@@ -35,6 +41,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/jitsi-recorder/jibri-s3/internal/mediatest"
 )
 
 func main() {
@@ -52,6 +61,10 @@ func main() {
 // options are the command-line settings.
 type options struct {
 	sizes       []int64 // MiB
+	media       string  // mediaRandom or mediaJibri
+	lengths     []time.Duration
+	mediaCache  string
+	ffmpeg      string
 	batchCount  int
 	batchMiB    int64
 	runs        int
@@ -80,6 +93,10 @@ func parseFlags(args []string, stderr io.Writer, root string) (options, error) {
 	fs.SetOutput(stderr)
 	sizes := fs.String("sizes", "256,2048,8192", "single-recording workloads, MiB, comma-separated")
 	batch := fs.String("batch", "10x200", "backlog workload: COUNTxMiB recordings at once, or empty")
+	fs.StringVar(&o.media, "media", mediaRandom, "media files: random (an ftyp box, then random bytes) or jibri (a real MP4 from ffmpeg with Jibri's settings, its moov last, repeated by stream copy to about each size)")
+	lengths := fs.String("lengths", "", "with -media jibri: more single-recording workloads given by length (whole minutes, comma-separated, e.g. 1h)")
+	fs.StringVar(&o.mediaCache, "media-cache", filepath.Join(root, ".cache", "bench"), "with -media jibri: where the MP4 fixtures are kept between runs")
+	fs.StringVar(&o.ffmpeg, "ffmpeg", mediatest.Binary(), "with -media jibri: ffmpeg ($FFMPEG_BIN or $PATH)")
 	tools := fs.String("tools", "finalize,bare,aws,rclone,mc", "tools to run, comma-separated")
 	fs.IntVar(&o.runs, "runs", 3, "measured runs per tool, workload and target")
 	fs.IntVar(&o.startupRuns, "startup-runs", 7, "runs of the start-up measurement per tool")
@@ -125,6 +142,22 @@ func parseFlags(args []string, stderr io.Writer, root string) (options, error) {
 			return o, fmt.Errorf("bad -batch %q (want e.g. 10x200)", *batch)
 		}
 		o.batchCount, o.batchMiB = n, size
+	}
+	if o.media != mediaRandom && o.media != mediaJibri {
+		return o, fmt.Errorf("bad -media %q (want %s or %s)", o.media, mediaRandom, mediaJibri)
+	}
+	for _, s := range strings.Split(*lengths, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < sourceLength || d%sourceLength != 0 {
+			return o, fmt.Errorf("bad -lengths entry %q (want whole minutes, e.g. 1h or 90m)", s)
+		}
+		o.lengths = append(o.lengths, d)
+	}
+	if len(o.lengths) > 0 && o.media != mediaJibri {
+		return o, errors.New("-lengths needs -media jibri")
 	}
 	for _, t := range strings.Split(*tools, ",") {
 		t = strings.TrimSpace(t)

@@ -34,6 +34,7 @@ type nullEndpoint struct {
 	waiting     atomic.Int64 // its ns runnable but waiting for a CPU by then
 	mu          sync.Mutex
 	seen        map[string]map[string]bool // request kind -> integrity features
+	heads       map[string][]byte          // key of an .mp4 -> the first payload bytes of its first part
 }
 
 // startNullEndpoint listens on a random loopback port; dir holds the
@@ -51,7 +52,7 @@ func startNullEndpoint(dir string) (*nullEndpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen: %w", err)
 	}
-	n := &nullEndpoint{null: nulls3.New(), ca: ca, seen: map[string]map[string]bool{}}
+	n := &nullEndpoint{null: nulls3.New(), ca: ca, seen: map[string]map[string]bool{}, heads: map[string][]byte{}}
 	n.url = "https://" + ln.Addr().String()
 	n.srv = &http.Server{
 		Handler:           n,
@@ -79,7 +80,16 @@ func (n *nullEndpoint) reset() {
 	n.waiting.Store(0)
 	n.mu.Lock()
 	n.seen = map[string]map[string]bool{}
+	n.heads = map[string][]byte{}
 	n.mu.Unlock()
+}
+
+// head returns the first payload bytes received for key since reset.
+func (n *nullEndpoint) head(key string) ([]byte, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h, ok := n.heads[key]
+	return h, ok
 }
 
 // firstConnection returns when the first connection since reset arrived.
@@ -180,6 +190,18 @@ func (n *nullEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	q := r.URL.Query()
 	switch {
+	case r.Method == http.MethodPut && strings.HasSuffix(key, ".mp4") && (!q.Has("uploadId") || q.Get("partNumber") == "1"):
+		// The start of the object: which boxes come first.
+		c := &headCapture{ReadCloser: r.Body}
+		r.Body = c
+		n.null.ServeHTTP(w, r)
+		h := c.buf
+		if isChunked(r.Header) {
+			h = dechunk(h)
+		}
+		n.mu.Lock()
+		n.heads[key] = h
+		n.mu.Unlock()
 	case r.Method != http.MethodGet || key != "":
 		n.null.ServeHTTP(w, r)
 	case bucket == "":

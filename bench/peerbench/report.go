@@ -22,6 +22,7 @@ const (
 // integrityNotes is what each tool does for integrity beyond what the null
 // endpoint can observe (from the tools' documentation and source).
 var integrityNotes = map[string][2]string{
+	toolOursNF: {"as finalize", "once"},
 	toolOurs:   {"yes: each part's CRC32C and the full-object CRC32C at CompleteMultipartUpload; then HeadObject compares", "once (the full-object CRC is computed while the parts are read)"},
 	toolBare:   {"each part's CRC32C only; nothing for the whole object", "once"},
 	toolAWS:    {"each part's Content-MD5 (MD5 per part); nothing for the whole object", "once"},
@@ -62,6 +63,9 @@ func markdown(r results) string {
 	w("| tool | integrity headers seen by the null endpoint (first run of a single recording) | what the server can verify | reads the file |\n|---|---|---|---|\n")
 	for _, t := range allTools {
 		obs := r.Integrity[t]
+		if obs == "" && t == toolOursNF {
+			continue
+		}
 		if obs == "" {
 			obs = "not measured"
 		}
@@ -107,6 +111,8 @@ func markdown(r results) string {
 		}
 		w("\n")
 	}
+
+	w("%s", faststartMarkdown(r))
 
 	w("## Physical references\n\n")
 	w("This program reading the recording in %d parallel ranges with 1 MiB reads: to nowhere (page-cache read), and over %d loopback connections to a discarding server, plain TCP and TLS (no sendfile, as an HTTP client writes).\n\n", r.Concurrency, r.Concurrency)
@@ -336,7 +342,13 @@ type chartGroup struct {
 }
 
 func chartSpec(r results) chart {
-	c := chart{Title: fmt.Sprintf("Upload to S3 on %d cores: finalize vs peers (median of %d runs)", r.CPUs, r.Runs), Series: allTools}
+	var series []string
+	for _, tool := range allTools {
+		if tool != toolOursNF || ranTool(r, tool) {
+			series = append(series, tool)
+		}
+	}
+	c := chart{Title: fmt.Sprintf("Upload to S3 on %d cores: finalize vs peers (median of %d runs)", r.CPUs, r.Runs), Series: series}
 	metrics := []struct {
 		title string
 		value func(cell) float64
@@ -353,7 +365,7 @@ func chartSpec(r results) chart {
 					continue
 				}
 				g := chartGroup{Label: wl.Name, Note: "load " + tr.LoadStart + "-" + tr.LoadEnd}
-				for _, tool := range allTools {
+				for _, tool := range series {
 					g.Values = append(g.Values, m.value(summarize(tr.Samples[tool], wl.Bytes)))
 				}
 				p.Groups = append(p.Groups, g)
@@ -364,4 +376,16 @@ func chartSpec(r results) chart {
 		}
 	}
 	return c
+}
+
+// ranTool says whether any workload has samples of tool.
+func ranTool(r results, tool string) bool {
+	for _, wl := range r.Workloads {
+		for _, tr := range wl.Targets {
+			if len(tr.Samples[tool]) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

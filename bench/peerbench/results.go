@@ -36,6 +36,8 @@ type workloadResult struct {
 	Refs         map[string][]sampleJSON `json:"references,omitempty"`
 	RefLoadStart string                  `json:"references_load_start,omitempty"`
 	RefLoadEnd   string                  `json:"references_load_end,omitempty"`
+	Media        *mediaJSON              `json:"media,omitempty"`          // -media jibri: the fixture
+	Stored       map[string][]storedJSON `json:"stored_objects,omitempty"` // -media jibri, by tool: what the null endpoint received in the first run
 }
 
 type targetRun struct {

@@ -13,6 +13,7 @@ import (
 // Tools, as named in the report.
 const (
 	toolOurs   = "finalize"
+	toolOursNF = "finalize --faststart=false" // the same binary storing every file as written
 	toolBare   = "bare manager.Uploader"
 	toolAWS    = "aws CLI v2"
 	toolRclone = "rclone"
@@ -20,10 +21,10 @@ const (
 )
 
 // allTools is the order of the first run; later runs rotate it.
-var allTools = []string{toolOurs, toolBare, toolAWS, toolRclone, toolMC}
+var allTools = []string{toolOurs, toolOursNF, toolBare, toolAWS, toolRclone, toolMC}
 
 // toolAliases are the names -tools accepts.
-var toolAliases = map[string]string{"bare": toolBare, "aws": toolAWS}
+var toolAliases = map[string]string{"bare": toolBare, "aws": toolAWS, "finalize-nofaststart": toolOursNF}
 
 // peers are the tools operators use today.
 var peers = []string{toolAWS, toolRclone, toolMC}
@@ -73,7 +74,7 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 	conc := strconv.Itoa(s.concurrency)
 	creds := []string{"AWS_ACCESS_KEY_ID=" + t.accessKey, "AWS_SECRET_ACCESS_KEY=" + t.secretKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
 	switch tool {
-	case toolOurs:
+	case toolOurs, toolOursNF:
 		// finalize leaves its state and journal (with --keep), which would
 		// make the next run reuse the object instead of uploading it:
 		// start every run from the recording as Jibri leaves it.
@@ -94,6 +95,12 @@ func (p paths) command(tool string, t *target, rec recording, s settings) (spec,
 			"JIBRI_UPLOAD_KEEP=true",
 			"JIBRI_UPLOAD_METRICS_FILE=none",
 			"JIBRI_UPLOAD_LOG_FORMAT=json",
+			"JIBRI_UPLOAD_FASTSTART="+strconv.FormatBool(tool == toolOurs),
+			// The null endpoint stands in for S3, which checks the
+			// full-object CRC. --verify auto would probe it, find that it
+			// accepts wrong checksums and read every object back, which
+			// it cannot serve.
+			"JIBRI_UPLOAD_VERIFY=checksum",
 		)
 		if s.systemCA {
 			env = append(env, "SSL_CERT_FILE="+t.caFile)

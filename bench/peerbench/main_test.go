@@ -121,3 +121,28 @@ func TestLengthName(t *testing.T) {
 		}
 	}
 }
+
+func TestFaststartMarkdown(t *testing.T) {
+	run := func(wall, cpu, rss float64) sampleJSON { return sampleJSON{Wall: wall, CPU: cpu, RSSMiB: rss} }
+	r := results{Workloads: []workloadResult{{
+		Name: "1h MP4", Files: 1, Bytes: 1e9,
+		Media: &mediaJSON{Duration: 3600, FileBytes: 1e9, MoovBytes: 3 << 20, BitrateKbps: 2222},
+		Targets: []targetRun{{Target: targetNull, LoadStart: "1", LoadEnd: "2", Samples: map[string][]sampleJSON{
+			toolOurs:   {run(2, 1.1, 24), run(2.5, 1.0, 25), run(2, 1.2, 23)},
+			toolOursNF: {run(2, 1.0, 18), run(2, 1.0, 19), run(2.5, 1.0, 17)},
+		}}},
+		Stored: map[string][]storedJSON{toolOurs: {{Key: "k", Bytes: 1e9, WantBytes: 1e9, Boxes: []string{"ftyp", "moov"}}}},
+	}}}
+	md := faststartMarkdown(r)
+	// Throughput ratios per run 1, 0.8, 1.25: median 1. CPU 1.1, 1, 1.2:
+	// median 1.1. RSS differences 6, 6, 6 MiB: 2 × the 3 MiB moov.
+	for _, want := range []string{"| 1h MP4 | null | 1h, 2222 kbit/s, moov 3072 KiB | 500 (500, 400, 500) | 500 (500, 500, 400) | 1.000 | 1.10 | 1.00 | 1.100 |", "+6.0 (2.0 × moov)", "| 1h MP4 | finalize | 1000000000 | 1000000000 | ftyp moov |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("faststartMarkdown lacks %q:\n%s", want, md)
+		}
+	}
+	r.Workloads[0].Targets[0].Samples[toolOursNF] = nil
+	if md := faststartMarkdown(r); md != "" {
+		t.Errorf("without both tools: %q, want nothing", md)
+	}
+}

@@ -14,6 +14,15 @@ func pairedRatioOf(a, b []sampleJSON, f func(sampleJSON) float64) float64 {
 	return median(r)
 }
 
+// pairedDiff is the median over runs of f(a)-f(b) in the same run.
+func pairedDiff(a, b []sampleJSON, f func(sampleJSON) float64) float64 {
+	var d []float64
+	for i := range min(len(a), len(b)) {
+		d = append(d, f(a[i])-f(b[i]))
+	}
+	return median(d)
+}
+
 // faststartMarkdown compares finalize with and without --faststart on the
 // workloads that ran both, and shows what the null endpoint received.
 func faststartMarkdown(r results) string {
@@ -27,16 +36,18 @@ func faststartMarkdown(r results) string {
 				continue
 			}
 			a, c := summarize(fs, wl.Bytes), summarize(nf, wl.Bytes)
-			media := "random bytes (not an MP4 faststart moves)"
+			media, perMoov := "random bytes (not an MP4 faststart moves)", ""
+			rssDiff := pairedDiff(fs, nf, func(s sampleJSON) float64 { return s.RSSMiB })
 			if m := wl.Media; m != nil {
 				media = fmt.Sprintf("%s, %.0f kbit/s, moov %s", lengthName(secondsDuration(m.Duration)), m.BitrateKbps, kiB(m.MoovBytes))
+				perMoov = fmt.Sprintf(" (%.1f × moov)", rssDiff/(float64(m.MoovBytes)/(1<<20)))
 			}
 			thr := pairedRatio(fs, nf, wl.Bytes)
 			cpu := pairedRatioOf(fs, nf, func(s sampleJSON) float64 { return s.CPU })
 			rss := pairedRatioOf(fs, nf, func(s sampleJSON) float64 { return s.RSSMiB })
-			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %.0f (%s) | %.0f (%s) | %.3f | %.2f | %.2f | %.3f | %.1f | %.1f | %.3f | %s→%s |",
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %.0f (%s) | %.0f (%s) | %.3f | %.2f | %.2f | %.3f | %.1f | %.1f | %.3f | %+.1f%s | %s→%s |",
 				wl.Name, short(tr.Target), media, a.mbps, joinFloats(a.perRun), c.mbps, joinFloats(c.perRun), thr,
-				a.cpu, c.cpu, cpu, a.rss, c.rss, rss, tr.LoadStart, tr.LoadEnd))
+				a.cpu, c.cpu, cpu, a.rss, c.rss, rss, rssDiff, perMoov, tr.LoadStart, tr.LoadEnd))
 		}
 	}
 	if len(rows) == 0 {
@@ -45,8 +56,8 @@ func faststartMarkdown(r results) string {
 	w("## Faststart: finalize with and without --faststart\n\n")
 	w("The same binary, JIBRI_UPLOAD_FASTSTART=true and =false, in the same runs (the order rotating). Medians of the runs; a ratio is the median of the per-run ratios faststart/no-faststart. ")
 	w("The machine is shared: compare the ratios, not the absolute numbers across runs.\n\n")
-	w("| workload | target | media | MB/s faststart (per run) | MB/s no-faststart (per run) | throughput ratio | CPU s faststart | CPU s no-faststart | CPU ratio | peak RSS MiB faststart | peak RSS MiB no-faststart | RSS ratio | load avg start→end |\n")
-	w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	w("| workload | target | media | MB/s faststart (per run) | MB/s no-faststart (per run) | throughput ratio | CPU s faststart | CPU s no-faststart | CPU ratio | peak RSS MiB faststart | peak RSS MiB no-faststart | RSS ratio | RSS faststart − no-faststart MiB | load avg start→end |\n")
+	w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, row := range rows {
 		w("%s\n", row)
 	}

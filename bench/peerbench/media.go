@@ -128,7 +128,7 @@ func (m media) looped(ctx context.Context, src string, n int) (mediaFile, error)
 	}
 	path := src
 	if n > 1 {
-		path = filepath.Join(m.cache, strings.TrimSuffix(filepath.Base(src), ".mp4")+"-x"+strconv.Itoa(n)+".mp4")
+		path = filepath.Join(m.cache, loopName(filepath.Base(src), n))
 		if _, err := os.Stat(path); err != nil {
 			m.logf("writing %d copies of the source by stream copy into %s", n, path)
 			if err := loop(ctx, m.ffmpeg, src, path, n); err != nil {
@@ -142,6 +142,11 @@ func (m media) looped(ctx context.Context, src string, n int) (mediaFile, error)
 	}
 	f.loops = n
 	return f, nil
+}
+
+// loopName is the file name of n copies of the source named src.
+func loopName(src string, n int) string {
+	return strings.TrimSuffix(src, ".mp4") + "-x" + strconv.Itoa(n) + ".mp4"
 }
 
 // loop writes n copies of src into out, as mediatest.Loop does for tests.

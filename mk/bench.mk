@@ -40,3 +40,11 @@ $(BENCH_TOOLS)/mc:
 bench-handoff: tools
 	mkdir -p bench/out
 	HANDOFF_REPORT=$(CURDIR)/bench/out/handoff.md $(GO) test -run XXX -bench BenchmarkHandOff -benchtime 1x -timeout 3h ./internal/faults
+
+## bench-faststart: finalize with and without --faststart on the null endpoint, for a 2 GiB and a
+## one-hour real MP4 made with Jibri's ffmpeg settings (cached in .cache/bench, about 3 GB);
+## throughput, CPU, peak RSS and their ratios in bench/out/faststart/report.md (docs/faststart.md, Cost)
+.PHONY: bench-faststart
+bench-faststart:
+	$(GO) run ./bench/peerbench -media jibri -tools finalize,finalize-nofaststart -sizes 2048 -lengths 1h \
+		-batch "" -targets null -runs 3 -startup-runs 0 -out bench/out/faststart

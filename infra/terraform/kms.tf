@@ -1,7 +1,7 @@
 # One customer managed key for the stack's data at rest: recordings (when recording_sse is aws:kms),
-# the recordings file system, the Jitsi secrets, the log groups and the alarm topic. Not the hosts'
-# root volumes: those use the account's EBS key (ecs.tf), so the Auto Scaling service-linked role
-# needs no grant on this key.
+# the recordings file system, the Jitsi secrets, the log groups, the alarm topic and the
+# recording-ready topic. Not the hosts' root volumes: those use the account's EBS key (ecs.tf), so
+# the Auto Scaling service-linked role needs no grant on this key.
 
 resource "aws_kms_key" "main" {
   description             = "${local.prefix}: recordings, secrets, logs and alarms"
@@ -22,7 +22,7 @@ locals {
   # In a key policy "Resource": "*" means this key itself (the policy is attached to it).
   kms_policy = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid       = "AccountAdministers"
         Effect    = "Allow"
@@ -50,6 +50,20 @@ locals {
           StringEquals = { "aws:SourceAccount" = local.account_id }
         }
       },
-    ]
+      ], local.recording_ready ? [{
+        # The recording-ready rule publishes to its topic, which this key encrypts (SNS Developer
+        # Guide, "Enable compatibility between event sources from AWS services and encrypted
+        # topics"). SNS puts the topic's ARN in the encryption context of its data keys (the key
+        # context other AWS guides condition on, e.g. GameLift's "Set up an SNS topic with
+        # server-side encryption"), so the grant covers that one topic and nothing else.
+        Sid       = "EventBridgeToSNS"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "kms:EncryptionContext:aws:sns:topicArn" = local.recording_ready_topic_arn }
+        }
+    }] : [])
   }
 }

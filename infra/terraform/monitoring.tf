@@ -94,6 +94,28 @@ resource "aws_cloudwatch_metric_alarm" "recording_success" {
   }
 }
 
+# Any recording in the last 5 minutes whose MP4 no player can open: the uploader stored and verified
+# it (its bytes are safe in S3) but found no moov index, which happens when ffmpeg was killed
+# before it finished the file. Each finalized recording emits Unplayable (EMF, Count, 0 normally)
+# with the namespace and Environment value the Jibri task's containers are configured with
+# (services.tf). No ok_actions: the next quiet 5 minutes would send an "OK" that repairs nothing.
+# While the alarm stays in ALARM, a further unplayable recording sends no second message.
+resource "aws_cloudwatch_metric_alarm" "unplayable" {
+  count               = var.enable_recording ? 1 : 0
+  alarm_name          = "${local.prefix}-recording-unplayable"
+  alarm_description   = "A recording was uploaded but its MP4 has no moov index (ffmpeg stopped before finishing the file): no player opens it. The bytes are stored and verified in S3; the manifest's media block says playable=false with the reason. Repair from S3 as docs/media.md describes (\"Repairing an unplayable recording\"); never overwrite the original object."
+  namespace           = "Jitsi/Recordings"
+  metric_name         = "Unplayable"
+  dimensions          = { Environment = var.environment }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+}
+
 locals {
   ecs_dims = { for svc, name in local.alarmed_services : svc => ["ClusterName", aws_ecs_cluster.main.name, "ServiceName", name] }
 
@@ -158,6 +180,7 @@ locals {
           metrics = [
             ["Jitsi/Recordings", "RecordingsUploaded", "Environment", var.environment],
             ["Jitsi/Recordings", "RecordingsFailed", "Environment", var.environment],
+            ["Jitsi/Recordings", "Unplayable", "Environment", var.environment],
             ["Jitsi/Recordings", "BytesUploaded", "Environment", var.environment, { yAxis = "right" }],
           ]
         }

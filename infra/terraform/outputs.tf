@@ -38,6 +38,11 @@ output "alarm_topic_arn" {
   value       = aws_sns_topic.alarms.arn
 }
 
+output "recording_ready_topic_arn" {
+  description = "SNS topic that receives a message for each recording's manifest.json (null when enable_recording_ready is false or there is no stack bucket)."
+  value       = local.recording_ready ? aws_sns_topic.recording_ready[0].arn : null
+}
+
 output "kms_key_arn" {
   description = "The stack's customer managed KMS key."
   value       = aws_kms_key.main.arn

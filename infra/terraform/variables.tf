@@ -432,6 +432,27 @@ variable "recording_key_template" {
   }
 }
 
+variable "enable_recording_ready" {
+  description = "Publish a recording-ready message to an SNS topic (output recording_ready_topic_arn) whenever the uploader writes a recording's manifest.json (S3 events through EventBridge). Needs the stack's bucket."
+  type        = bool
+  default     = true
+}
+
+variable "recording_ready_emails" {
+  description = "E-mail addresses subscribed to the recording-ready topic; each gets a confirmation mail from AWS first."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.recording_ready_emails : can(regex("^[^@\\s]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$", e))])
+    error_message = "recording_ready_emails must hold e-mail addresses (name@example.com)."
+  }
+  validation {
+    condition     = length(distinct(var.recording_ready_emails)) == length(var.recording_ready_emails)
+    error_message = "recording_ready_emails lists an address twice."
+  }
+}
+
 variable "recording_sse" {
   description = "Bucket encryption: \"aws:kms\" (SSE-KMS with a customer key, the default) or \"AES256\" (SSE-S3)."
   type        = string

@@ -191,6 +191,10 @@ func killBeforeDelivery(t *testing.T, h *harness, fp, fault string) eventRow {
 	return tallyEvents(t, h, fault, r, rec)
 }
 
+// receiverDownFor is how long the receiver stays down: minutes, as an
+// outage of a real receiver lasts, with the retries at their cap.
+const receiverDownFor = 2 * time.Minute
+
 // receiverDown: the receiver is down while three recordings are
 // finalized (each finalize exits at once, files deleted), then up; the
 // watcher delivers.
@@ -198,7 +202,8 @@ func receiverDown(t *testing.T, h *harness) eventRow {
 	r := webhooktest.Start(t, eventSecret)
 	r.Down()
 	root := t.TempDir()
-	env := h.eventEnv(t, r)
+	// Retries back off to every 5 s (the last value of a variable wins).
+	env := h.eventEnv(t, r, "JIBRI_UPLOAD_WEBHOOK_RETRY_MAX=5s")
 	var recs []*recFixture
 	for i := 0; i < 3; i++ {
 		rec := newRecording(t, root, fmt.Sprintf("down-%d", i), map[string]int64{mediaName: 1 << 20}, "")
@@ -208,7 +213,7 @@ func receiverDown(t *testing.T, h *harness) eventRow {
 		recs = append(recs, rec)
 	}
 	w := startProc(t, recwatchBin, env, nil, watcherArgs(root)...)
-	time.Sleep(5 * time.Second) // the watcher retries against the closed port
+	time.Sleep(receiverDownFor) // the watcher retries against the closed port
 	st := run(t, recwatchBin, env, nil, "status", "--events", root)
 	if !strings.Contains(st.stdout, "3 undelivered event(s)") || !strings.Contains(st.stdout, "retrying") {
 		t.Fatalf("status while down:\n%s", st.stdout)
@@ -217,7 +222,7 @@ func receiverDown(t *testing.T, h *harness) eventRow {
 	waitDelivered(t, r, 3, 30*time.Second)
 	waitOutboxEmpty(t, root, 30*time.Second)
 	w.stop(t)
-	return tallyEvents(t, h, "receiver down (5 s, short backoff), then up", r, recs...)
+	return tallyEvents(t, h, fmt.Sprintf("receiver down for %v (retries backing off to 5 s), then up", receiverDownFor), r, recs...)
 }
 
 func receiver500(t *testing.T, h *harness) eventRow {

@@ -35,7 +35,9 @@ const (
 	FileCompleted = "completed" // object stored (VersionID); verification may be pending
 )
 
-// Part is one stored part of a multipart upload, as UploadPart answered.
+// Part is one stored part of a multipart upload, as UploadPart answered (or,
+// for a listed part a resume proved by its MD5 ETag, with the checksum of the
+// local bytes).
 type Part struct {
 	Number   int32  `json:"n"`
 	Size     int64  `json:"size"`

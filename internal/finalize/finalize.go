@@ -419,9 +419,10 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 			if !inspected[i] {
 				info, err := inspectMedia(m)
 				if err != nil {
+					// Like a local read error of the upload: retrying
+					// within this run does not help; the next run does.
 					flog.Warn().Err(err).Msg("upload failed")
-					lastErr = err
-					continue
+					return true, err
 				}
 				media[i], inspected[i] = info, true
 				r.flagMedia(flog, store, m.Name, info)

@@ -20,6 +20,7 @@ import (
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
 	"github.com/jitsi-recorder/jibri-s3/internal/outbox"
 	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
+	"github.com/jitsi-recorder/jibri-s3/internal/recording"
 )
 
 // sample copies one of the recordings internal/mp4 keeps in testdata (made
@@ -162,4 +163,40 @@ func emfValue(t *testing.T, spool, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// TestInspectMedia: only ISO media names are read; a file that cannot be
+// read is an error (the upload of it fails and is retried), a file that
+// does not play is not.
+func TestInspectMedia(t *testing.T) {
+	dir := t.TempDir()
+	sample(t, dir, "a.mp4", "killed")
+	writeFile(t, dir, "b.MOV", []byte("not a movie"))
+	writeFile(t, dir, "chat.txt", []byte("hello"))
+	for _, c := range []struct {
+		name     string
+		info     bool
+		playable bool
+		err      bool
+	}{
+		{"a.mp4", true, false, false},
+		{"b.MOV", true, false, false},
+		{"chat.txt", false, false, false},
+		{"gone.mp4", false, false, true},
+	} {
+		p := filepath.Join(dir, c.name)
+		var size int64
+		if fi, err := os.Stat(p); err == nil {
+			size = fi.Size()
+		}
+		info, err := inspectMedia(recording.Media{Name: c.name, Path: p, Size: size})
+		switch {
+		case (err != nil) != c.err:
+			t.Errorf("%s: error %v", c.name, err)
+		case (info != nil) != c.info:
+			t.Errorf("%s: info %+v", c.name, info)
+		case info != nil && (info.Playable != c.playable || info.Reason == ""):
+			t.Errorf("%s: playable %v, reason %q", c.name, info.Playable, info.Reason)
+		}
+	}
 }

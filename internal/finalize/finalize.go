@@ -397,7 +397,12 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	meta := r.objectMetadata(rec)
 	verified := make([]upload.Verified, len(rec.Media))
 	done := make([]bool, len(rec.Media))
-	media, inspected := make([]*mp4.Info, len(rec.Media)), make([]bool, len(rec.Media))
+	media, err := r.inspectAll(log, store, rec)
+	if err != nil {
+		// Like a local read error of the upload: retrying within this run
+		// does not help; the next run does.
+		return nil, r.classify(ctx, err)
+	}
 	// The hold is kept by not starting parts that would end after it; a
 	// part still in flight HoldGrace after it (a link slower than the hold
 	// is long) is cut and sent again by the watcher.
@@ -407,7 +412,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 		t := time.AfterFunc(time.Until(handOffAt)+HoldGrace, func() { cut(upload.ErrHandOff) })
 		defer t.Stop()
 	}
-	err := r.cfg.Backoff.retry(uctx, func(try int, d time.Duration) {
+	err = r.cfg.Backoff.retry(uctx, func(try int, d time.Duration) {
 		log.Info().Int("try", try).Dur("backoff", d).Msg("retrying")
 	}, func() (bool, error) {
 		var lastErr error
@@ -416,17 +421,6 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 				continue
 			}
 			flog := log.With().Str(logging.KeyFile, m.Name).Str(logging.KeyKey, keys[i]).Int64("bytes", m.Size).Logger()
-			if !inspected[i] {
-				info, err := inspectMedia(m)
-				if err != nil {
-					// Like a local read error of the upload: retrying
-					// within this run does not help; the next run does.
-					flog.Warn().Err(err).Msg("upload failed")
-					return true, err
-				}
-				media[i], inspected[i] = info, true
-				r.flagMedia(flog, store, m.Name, info)
-			}
 			flog.Info().Msg("uploading")
 			v, err := r.up.Upload(uctx, m, upload.Object{Key: keys[i], ContentType: upload.ContentType(m.Name), Metadata: upload.FitMetadata(mediaMetadata(meta, media[i])),
 				Progress: store, HandOffAt: handOffAt})
@@ -515,9 +509,7 @@ func (r *Runner) commit(ctx context.Context, log zerolog.Logger, rec *recording.
 	for i, v := range verified {
 		fr := FileResult{Name: v.Media().Name, Key: v.Key(), Size: v.Size(), VersionID: v.VersionID(), Checksum: v.Checksum(),
 			Parts: v.Parts(), PartsSent: v.SentParts(), Reused: v.Reused(), Seconds: v.Duration().Seconds()}
-		if info := media[i]; info != nil && !info.Playable {
-			fr.Unplayable = mediaBlock(info, "").Reason
-		}
+		fr.Unplayable = unplayable(media[i])
 		res.Files = append(res.Files, fr)
 		res.Bytes += v.Size()
 	}

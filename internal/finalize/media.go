@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/jitsi-recorder/jibri-s3/internal/logging"
 	"github.com/jitsi-recorder/jibri-s3/internal/manifest"
 	"github.com/jitsi-recorder/jibri-s3/internal/mp4"
 	"github.com/jitsi-recorder/jibri-s3/internal/recdir"
@@ -66,11 +67,7 @@ func mediaBlock(info *mp4.Info, rearranged string) *manifest.Media {
 	md := &manifest.Media{
 		Container: info.Container, DurationSeconds: seconds(info.Duration),
 		Moov: info.HasMoov, Fragmented: info.Fragmented, Faststart: info.Faststart || rearranged != "",
-		Playable: info.Playable, Reason: info.Reason, Notes: append([]string(nil), info.Notes...),
-	}
-	if !md.Playable && md.Reason == "" {
-		// The manifest refuses an unplayable file without a reason.
-		md.Reason = "not playable"
+		Playable: info.Playable, Reason: unplayable(info), Notes: append([]string(nil), info.Notes...),
 	}
 	if rearranged != "" && !info.Faststart {
 		md.Notes = append(md.Notes, fmt.Sprintf("stored rearranged for faststart (%s): the index was moved before the media while uploading; the local file had it at the end", rearranged))
@@ -99,21 +96,49 @@ func trackKind(handler string) string {
 	return handler
 }
 
+// unplayable says why no player can open the file info describes, or ""
+// when it plays or is not a media file.
+func unplayable(info *mp4.Info) string {
+	switch {
+	case info == nil || info.Playable:
+		return ""
+	case info.Reason == "":
+		return "not playable" // the manifest refuses an unplayable file without a reason
+	}
+	return info.Reason
+}
+
 // seconds rounds d to the microsecond, as ffprobe reports durations.
 func seconds(d time.Duration) float64 {
 	return d.Round(time.Microsecond).Seconds()
 }
 
-// flagMedia logs a file no player can open and records why in the
-// recording's record, so that `recwatch status` shows it while the
-// recording is on disk. The file is uploaded all the same.
-func (r *Runner) flagMedia(log zerolog.Logger, store *recdir.Store, name string, info *mp4.Info) {
-	why := ""
-	if info != nil && !info.Playable {
-		why = mediaBlock(info, "").Reason
-		log.Warn().Str("reason", why).Str("container", info.Container).Bool("moov", info.HasMoov).
-			Msg("recording file is not playable; uploaded as it is, flagged in the manifest")
+// inspectAll inspects every media file of the recording before the upload
+// (nil for files that are not media), logs those no player can open, and
+// records why in the recording's record, so that `recwatch status` shows
+// it while the recording is on disk. They are uploaded all the same.
+func (r *Runner) inspectAll(log zerolog.Logger, store *recdir.Store, rec *recording.Recording) ([]*mp4.Info, error) {
+	media := make([]*mp4.Info, len(rec.Media))
+	for i, m := range rec.Media {
+		info, err := inspectMedia(m)
+		if err != nil {
+			log.Warn().Err(err).Str(logging.KeyFile, m.Name).Msg("upload failed")
+			return nil, err
+		}
+		media[i] = info
+		flog := log.With().Str(logging.KeyFile, m.Name).Logger()
+		if why := unplayable(info); why != "" {
+			flog.Warn().Str("reason", why).Str("container", info.Container).Bool("moov", info.HasMoov).
+				Msg("recording file is not playable; uploaded as it is, flagged in the manifest")
+		}
+		r.flagMedia(flog, store, m.Name, unplayable(info))
 	}
+	return media, nil
+}
+
+// flagMedia records in the record why the file name does not play ("" when
+// it does), when that changed.
+func (r *Runner) flagMedia(log zerolog.Logger, store *recdir.Store, name, why string) {
 	if f := store.Record().Files[name]; f == nil || f.Unplayable == why {
 		return
 	}
